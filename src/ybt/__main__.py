@@ -1,0 +1,3 @@
+from ybt.cli import main
+
+main()

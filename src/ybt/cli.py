@@ -1,0 +1,273 @@
+"""The ``ybt`` command line.
+
+Exit codes: 0 success, 1 the specs have errors (or findings at error level), 2 usage or internal
+error. Machine-readable output goes to stdout; progress and chatter to stderr. Bad input never
+produces a traceback: set ``YBT_DEBUG=1`` to see one for an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from ybt import __version__, atomic, emit, registry, schemas
+from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
+from ybt.load import display_path
+from ybt.pipeline import CompileResult, compile_project
+from ybt.render import console, diagnostics_json, render_text, summary
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="ybt",
+    help=(
+        "ybt（一表通）：报表与台账的声明式编译器。一次定义字段，从台账生成报表，用准入规则把关。\n\n"
+        "ybt (one form serves all): a declarative compiler for reports and ledgers — declare each field "
+        "once, derive reports from shared ledgers, and gate new forms with admission rules."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Lang(StrEnum):
+    both = "both"
+    zh = "zh"
+    en = "en"
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+_state: dict[str, str] = {"lang": os.environ.get("YBT_LANG", "both") if os.environ.get("YBT_LANG") in ("zh", "en", "both") else "both"}
+
+
+def _lang() -> str:
+    return _state["lang"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ybt {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="显示版本 / show the version")] = False,
+    lang: Annotated[Lang, typer.Option("--lang", help="提示语言 / message language: zh, en, both", envvar="YBT_LANG")] = Lang.both,
+) -> None:
+    _state["lang"] = lang.value
+
+
+def _fail_usage(zh: str, en: str, hint: Text | None = None) -> NoReturn:
+    err = console(stderr=True)
+    diag = Diagnostic("YBT000", Severity.ERROR, Text(zh, en), None, hint)
+    render_text([diag], err, _lang())
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _report(result: CompileResult, fmt: Format, extra: dict[str, object] | None = None) -> None:
+    if fmt is Format.json:
+        typer.echo(diagnostics_json(result.diagnostics, ok=result.ok, **(extra or {})))
+    else:
+        render_text(result.diagnostics, console(), _lang())
+
+
+def _project_summary(result: CompileResult) -> dict[str, int]:
+    p = result.project
+    if p is None:
+        return {}
+    return {
+        "departments": len(p.departments),
+        "org_units": len(p.org_units),
+        "codelists": len(p.codelists),
+        "fields": len(p.fields),
+        "entities": len(p.entities),
+        "ledgers": len(p.ledgers),
+        "reports": len(p.reports),
+    }
+
+
+def _counts_line(counts: dict[str, int]) -> tuple[str, str]:
+    zh_names = {
+        "departments": "个部门",
+        "org_units": "个组织单位",
+        "codelists": "个代码表",
+        "fields": "个字段",
+        "entities": "个对象",
+        "ledgers": "个台账",
+        "reports": "张报表",
+    }
+    zh = "，".join(f"{v} {zh_names[k]}" for k, v in counts.items())
+    en = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+    return zh, en
+
+
+ProjectArg = Annotated[
+    Path, typer.Argument(help="规格项目目录（含 ybt.yaml）/ spec project directory (holds ybt.yaml)", show_default=False)
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式 / output format")]
+
+
+@app.command("compile")
+def compile_cmd(
+    project: ProjectArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="输出目录，缺省为 PROJECT/target / output directory (default PROJECT/target)")
+    ] = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="生成目标 / what to generate")] = "manifest",
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """编译规格项目并写出 manifest.json / Compile a spec project and write manifest.json."""
+    generator = emit.get(target)
+    if generator is None:
+        _fail_usage(
+            f"未知的生成目标 “{target}”",
+            f"unknown target '{target}'",
+            Text(f"可用：{', '.join(emit.targets())}", f"available: {', '.join(emit.targets())}"),
+        )
+    result = compile_project(project)
+    out_dir = out if out is not None else project / "target"
+    written: list[str] = []
+    if result.ok and result.project is not None:
+        files = generator.generate(result.project, {})
+        written = [display_path(p) for p in atomic.write_tree(out_dir, files)]
+    counts = _project_summary(result)
+    _report(result, fmt, {"written": written, "counts": counts})
+    if fmt is Format.text:
+        err = console(stderr=True)
+        if result.ok:
+            zh, en = _counts_line(counts)
+            name = result.project.name if result.project else ""
+            err.print(f"已编译 {name}：{zh}" if _lang() != "en" else f"compiled {name}: {en}", markup=False)
+            if _lang() == "both":
+                err.print(f"compiled: {en}", markup=False)
+            for path in written:
+                err.print(f"→ {path}", markup=False)
+        else:
+            err.print(
+                "规格有错误，未写出任何文件 / the specs have errors: nothing was written"
+                if _lang() == "both"
+                else ("规格有错误，未写出任何文件" if _lang() == "zh" else "the specs have errors: nothing was written"),
+                markup=False,
+            )
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@app.command("validate")
+def validate_cmd(project: ProjectArg, fmt: FormatOpt = Format.text) -> None:
+    """检查规格（与 compile 相同的检查）但不写文件 / Check the specs like compile does, without writing."""
+    result = compile_project(project)
+    _report(result, fmt, {"counts": _project_summary(result)})
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@app.command("schema")
+def schema_cmd(
+    kind: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"种类 / kind: {', '.join(schemas.ALL_KINDS)}；缺省为适用于全部规格文件的合并定义 / default: one schema for all",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="写入文件而不是标准输出 / write to a file instead of stdout")] = None,
+) -> None:
+    """输出规格语言的 JSON Schema，供编辑器校验 / Print the spec language's JSON Schema for editors."""
+    if kind is not None and kind not in schemas.ALL_KINDS:
+        _fail_usage(
+            f"未知的种类 “{kind}”",
+            f"unknown kind '{kind}'",
+            Text(f"可用：{', '.join(schemas.ALL_KINDS)}", f"available: {', '.join(schemas.ALL_KINDS)}"),
+        )
+    text = json.dumps(schemas.bundle(kind), ensure_ascii=False, indent=2) + "\n"
+    if out is not None:
+        atomic.write_text(out, text)
+        console(stderr=True).print(f"→ {display_path(out)}", markup=False)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("rule")
+def rule_cmd(
+    code: Annotated[
+        str | None, typer.Argument(help="规则代码或名称，如 YBT020 / rule code or name, e.g. YBT020", show_default=False)
+    ] = None,
+    list_all: Annotated[bool, typer.Option("--list", help="列出全部规则 / list every rule")] = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """解释一个诊断代码 / Explain a diagnostic code."""
+    if list_all or code is None:
+        rules = registry.all_rules()
+        if fmt is Format.json:
+            typer.echo(json.dumps([_rule_dict(r) for r in rules], ensure_ascii=False, indent=2))
+            return
+        out = console()
+        for r in rules:
+            out.print(f"{r.code}  {r.name:<22} {r.severity.value:<8} {r.summary.render(_lang())}", markup=False)
+        return
+    info = registry.get(code)
+    if info is None:
+        _fail_usage(f"没有规则 “{code}”", f"no rule '{code}'", Text("用 ybt rule --list 查看全部规则", "see ybt rule --list"))
+    if fmt is Format.json:
+        typer.echo(json.dumps(_rule_dict(info), ensure_ascii=False, indent=2))
+        return
+    out = console()
+    out.print(f"{info.code} {info.name}  ({info.family}, {info.severity.value})", markup=False)
+    out.print(info.summary.render(_lang()), markup=False)
+    out.print("", markup=False)
+    out.print(info.explanation, markup=False)
+
+
+def _rule_dict(r: registry.RuleInfo) -> dict[str, object]:
+    return {
+        "code": r.code,
+        "name": r.name,
+        "family": r.family,
+        "severity": r.severity.value,
+        "summary": r.summary.to_dict(),
+        "explanation": r.explanation,
+        "configurable": r.configurable,
+    }
+
+
+def main() -> None:
+    """Entry point: run the app; turn any unexpected exception into exit 2 without a traceback."""
+    try:
+        app()
+    except YbtError as exc:
+        render_text([exc.diagnostic], console(stderr=True), _lang())
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence, see module docstring
+        if os.environ.get("YBT_DEBUG"):
+            traceback.print_exc()
+        diag = Diagnostic(
+            "YBT000",
+            Severity.ERROR,
+            Text(f"ybt 内部错误：{type(exc).__name__}: {exc}", f"internal error in ybt: {type(exc).__name__}: {exc}"),
+            Location("ybt"),
+            Text(
+                "这是 ybt 的缺陷，不是你的规格的问题；设置 YBT_DEBUG=1 重新运行可看到详细信息，并请报告",
+                "this is a bug in ybt, not in your specs; rerun with YBT_DEBUG=1 for details and please report it",
+            ),
+        )
+        render_text([diag], console(stderr=True), _lang())
+        sys.exit(EXIT_USAGE)
+
+
+__all__ = ["app", "main", "summary"]

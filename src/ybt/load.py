@@ -1,0 +1,544 @@
+"""Stage 1 — load: find the spec files of a project and its libraries and read them safely.
+
+Every YAML node keeps its file, line and column. Documents are composed with libyaml (when present)
+and built into plain Python values by this module, so that:
+
+* duplicate keys are errors (PyYAML silently keeps the last one);
+* only the YAML core tags are accepted (no ``!!python/object``);
+* aliases may not expand into a huge document (alias bombs), nest too deep, or recurse;
+* dates stay the strings the user wrote, and mapping keys stay the text the user wrote
+  (``no:`` is the key ``"no"``, not ``False``).
+
+Nothing here interprets the documents: that is :mod:`ybt.validate` and :mod:`ybt.resolve`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ybt import registry as codes
+from ybt._resources import library_dir, library_names
+from ybt.diagnostics import Diagnostics, Location, Related, Text
+
+PathKey = tuple[str | int, ...]
+
+PROJECT_FILE = "ybt.yaml"
+LIBRARY_FILE = "library.yaml"
+DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml")
+#: Directories never searched for specs: build output and tool state.
+DEFAULT_EXCLUDE_DIRS = frozenset({"target", "node_modules", "__pycache__"})
+
+_Composer: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Safety limits for one file. The defaults fit a province-size project many times over."""
+
+    max_file_bytes: int = 8 * 1024 * 1024
+    max_nodes: int = 2_000_000
+    max_depth: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document with the position of every node in it."""
+
+    file: str  # display path (relative to the working directory where possible)
+    rel: str  # path relative to the root of its project or library, POSIX
+    index: int  # 0-based position of the document in its file
+    data: Any
+    positions: Mapping[PathKey, tuple[int, int]]  # value node → (line, column), 1-based
+    key_positions: Mapping[PathKey, tuple[int, int]]  # mapping entry → position of its key
+
+    def loc(self, path: PathKey = (), *, key: bool = False) -> Location:
+        """Location of the node at ``path`` (or of its key), falling back to the nearest ancestor."""
+        if key and path in self.key_positions:
+            line, col = self.key_positions[path]
+            return Location(self.file, line, col)
+        p = tuple(path)
+        while True:
+            pos = self.positions.get(p)
+            if pos is not None:
+                return Location(self.file, pos[0], pos[1])
+            if not p:
+                return Location(self.file, 1, 1)
+            p = p[:-1]
+
+    @property
+    def kind(self) -> str | None:
+        k = self.data.get("kind") if isinstance(self.data, dict) else None
+        return k if isinstance(k, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path
+    file: str  # display path
+    rel: str
+    sha256: str
+    documents: tuple[Document, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSet:
+    """A project or a library: its root, its config document (ybt.yaml / library.yaml) and spec files."""
+
+    name: str
+    root: Path
+    is_library: bool
+    config_file: SourceFile | None
+    files: tuple[SourceFile, ...]
+
+    @property
+    def config(self) -> Document | None:
+        cf = self.config_file
+        return cf.documents[0] if cf is not None and cf.documents else None
+
+    def all_files(self) -> Iterator[SourceFile]:
+        if self.config_file is not None:
+            yield self.config_file
+        yield from self.files
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedProject:
+    project: SourceSet
+    libraries: tuple[SourceSet, ...]
+    #: Files that could not be read or parsed completely (their later documents are missing).
+    broken_files: tuple[str, ...] = ()
+
+    def all_sets(self) -> Iterator[SourceSet]:
+        yield from self.libraries
+        yield self.project
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would click it: relative to the working directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+# --------------------------------------------------------------------------------------------
+# YAML → values with positions
+
+
+class _Stop(Exception):
+    """Abort building one document (the reason is already recorded)."""
+
+
+_YAML_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "mapping values are not allowed",
+        "此处不能出现“键: 值”",
+        "常见原因：上一行的值里有冒号却没加引号，或缩进不对；含冒号的文字请用引号括起来",
+        "a value containing ': ' needs quotes, or the indentation is off",
+    ),
+    (
+        "could not find expected ':'",
+        "缺少冒号“:”",
+        "检查键后面是否写了冒号和空格，多行文字的缩进是否一致",
+        "check that each key is followed by ': ' and that multi-line text is indented consistently",
+    ),
+    (
+        "cannot start any token",
+        "出现了不能开始一个值的字符（常见为 Tab 或 @、` 开头）",
+        "YAML 不允许用 Tab 缩进，请改用空格；以 @ 或 ` 开头的文字请加引号",
+        "YAML does not allow tabs for indentation: use spaces; quote text that starts with @ or `",
+    ),
+    (
+        "found undefined alias",
+        "使用了未定义的别名",
+        "先用 &名称 定义锚点，再用 *名称 引用；或者直接写出值",
+        "define the anchor with &name before using *name, or write the value out",
+    ),
+    (
+        "did not find expected key",
+        "缩进不一致，找不到应有的键",
+        "同一层级的键必须对齐；列表项的“-”也要对齐",
+        "keys of one mapping must line up, and so must the '-' of list items",
+    ),
+    (
+        "expected <block end>",
+        "缩进不一致",
+        "同一层级的键必须对齐；检查本行与上一行的缩进",
+        "keys of one mapping must line up: compare this line's indentation with the line above",
+    ),
+    (
+        "found unexpected end of stream",
+        "文件在引号或括号闭合之前就结束了",
+        "检查引号、方括号 [ ] 和花括号 { } 是否成对",
+        "check that quotes, [ ] and { } are closed",
+    ),
+    (
+        "did not find expected ',' or ']'",
+        "方括号列表没有闭合或缺少逗号",
+        "列表写成 [a, b, c]，元素之间用英文逗号",
+        "write a flow list as [a, b, c] with commas between items",
+    ),
+    (
+        "did not find expected ',' or '}'",
+        "花括号映射没有闭合或缺少逗号",
+        "映射写成 {a: 1, b: 2}，条目之间用英文逗号",
+        "write a flow mapping as {a: 1, b: 2} with commas between entries",
+    ),
+    (
+        "found unknown escape character",
+        "双引号字符串中有无法识别的转义符",
+        "双引号里的反斜杠要写成 \\\\，或改用单引号",
+        "write a backslash inside double quotes as \\\\, or use single quotes",
+    ),
+)
+
+
+def _yaml_error_text(problem: str) -> tuple[Text, Text]:
+    for needle, zh, hint_zh, hint_en in _YAML_MESSAGES:
+        if needle in problem:
+            return Text(zh, problem), Text(hint_zh, hint_en)
+    return (
+        Text(f"无法解析 YAML：{problem}", problem),
+        Text("检查这一行及上一行的缩进、冒号和引号", "check indentation, colons and quotes on this line and the one above"),
+    )
+
+
+class _Builder:
+    """Builds plain values from composed nodes, recording positions and checking safety."""
+
+    _scalar = SafeConstructor()
+    _CORE = "tag:yaml.org,2002:"
+
+    def __init__(self, file: str, diags: Diagnostics, limits: Limits) -> None:
+        self.file = file
+        self.diags = diags
+        self.limits = limits
+        self.count = 0
+        self.active: set[int] = set()
+        self.positions: dict[PathKey, tuple[int, int]] = {}
+        self.key_positions: dict[PathKey, tuple[int, int]] = {}
+
+    def _unsafe(self, node: Node, zh: str, en: str, hint: Text) -> _Stop:
+        m = node.start_mark
+        self.diags.error(codes.UNSAFE_YAML, Text(zh, en), Location(self.file, m.line + 1, m.column + 1), hint)
+        return _Stop()
+
+    def build(self, node: Node, path: PathKey, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > self.limits.max_nodes:
+            raise self._unsafe(
+                node,
+                f"文档展开后超过 {self.limits.max_nodes:,} 个节点（可能是“别名炸弹”）",
+                f"the document expands to more than {self.limits.max_nodes:,} nodes (an alias bomb?)",
+                Text("不要层层嵌套引用别名；把大文件拆成多个文件", "do not nest aliases of aliases; split large files"),
+            )
+        if depth > self.limits.max_depth:
+            raise self._unsafe(
+                node,
+                f"嵌套超过 {self.limits.max_depth} 层",
+                f"nesting deeper than {self.limits.max_depth} levels",
+                Text("规格文件不需要这么深的结构，请检查缩进", "spec files never need such depth: check the indentation"),
+            )
+        mark = node.start_mark
+        self.positions[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, ScalarNode):
+            return self._scalar_value(node)
+        ident = id(node)
+        if ident in self.active:
+            raise self._unsafe(
+                node,
+                "别名引用了包含它自身的节点（循环引用）",
+                "an alias refers to a node that contains it (a cycle)",
+                Text("去掉循环的别名引用", "remove the recursive alias"),
+            )
+        self.active.add(ident)
+        try:
+            if isinstance(node, SequenceNode):
+                self._check_tag(node, "seq")
+                return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                self._check_tag(node, "map")
+                return self._mapping(node, path, depth)
+        finally:
+            self.active.discard(ident)
+        raise self._unsafe(node, "无法识别的 YAML 节点", "unrecognised YAML node", Text("", ""))
+
+    def _check_tag(self, node: Node, expected: str) -> None:
+        if node.tag != self._CORE + expected:
+            raise self._unsafe(
+                node,
+                f"不支持的 YAML 标签 {node.tag}",
+                f"unsupported YAML tag {node.tag}",
+                Text("ybt 只接受普通的映射、列表和标量，去掉 !! 标签", "ybt accepts plain mappings, lists and scalars: drop the !! tag"),
+            )
+
+    def _scalar_value(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
+            # Dates stay as written so that validation sees the user's text.
+            return node.value
+        if tag == "tag:yaml.org,2002:int":
+            return self._scalar.construct_yaml_int(node)
+        if tag == "tag:yaml.org,2002:float":
+            return self._scalar.construct_yaml_float(node)
+        if tag == "tag:yaml.org,2002:bool":
+            return self._scalar.construct_yaml_bool(node)
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        raise self._unsafe(
+            node,
+            f"不支持的 YAML 标签 {tag}",
+            f"unsupported YAML tag {tag}",
+            Text("去掉 !! 标签，按普通文字或数字书写", "drop the !! tag and write plain text or numbers"),
+        )
+
+    def _mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        seen: dict[str, tuple[int, int]] = {}
+        merges: list[tuple[Node, Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merges.append((key_node, value_node))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise self._unsafe(
+                    key_node,
+                    "映射的键必须是简单的文字",
+                    "mapping keys must be plain scalars",
+                    Text("键不能是列表或映射", "a key cannot be a list or a mapping"),
+                )
+            key = key_node.value
+            kpos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in seen:
+                first = seen[key]
+                self.diags.error(
+                    codes.DUPLICATE_KEY,
+                    Text(f"键 “{key}” 重复，第 {first[0]} 行已经写过", f"duplicate key '{key}' (first written on line {first[0]})"),
+                    Location(self.file, kpos[0], kpos[1]),
+                    Text(
+                        "删除其中一个，或合并两处的内容；YAML 只会保留最后一个",
+                        "delete one or merge them: YAML would silently keep only the last",
+                    ),
+                    (Related(Location(self.file, first[0], first[1]), Text("第一次出现", "first occurrence")),),
+                )
+                continue
+            seen[key] = kpos
+            self.key_positions[(*path, key)] = kpos
+            out[key] = self.build(value_node, (*path, key), depth + 1)
+        for key_node, value_node in merges:
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for src in sources:
+                if not isinstance(src, MappingNode):
+                    raise self._unsafe(
+                        key_node,
+                        "合并键 << 只能合并映射",
+                        "the merge key << only merges mappings",
+                        Text("<< 后面写 *锚点名，锚点须指向映射", "write << followed by *anchor of a mapping"),
+                    )
+                merged = self.build(src, path, depth + 1)
+                for k, v in merged.items():
+                    out.setdefault(k, v)
+        # The mapping's own position wins over positions recorded while merging.
+        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        return out
+
+
+def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits()) -> SourceFile | None:
+    """Read one YAML file; problems go to ``diags``. Returns None when nothing could be read."""
+    shown = display_path(path)
+    whole = Location(shown)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            diags.error(
+                codes.UNSAFE_YAML,
+                Text(
+                    f"文件过大（{size / 1048576:.1f} MiB，上限 {limits.max_file_bytes / 1048576:.0f} MiB）",
+                    f"file too large ({size / 1048576:.1f} MiB, limit {limits.max_file_bytes / 1048576:.0f} MiB)",
+                ),
+                whole,
+                Text("把它拆成多个文件", "split it into several files"),
+            )
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        diags.error(
+            codes.UNREADABLE_FILE,
+            Text(f"无法读取文件：{exc.strerror}", f"cannot read file: {exc.strerror}"),
+            whole,
+            Text("检查文件是否存在、是否有读取权限", "check that the file exists and is readable"),
+        )
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        diags.error(
+            codes.UNREADABLE_FILE,
+            Text("文件不是 UTF-8 编码（可能是 GBK）", "the file is not UTF-8 (GBK?)"),
+            Location(shown, line, 1),
+            Text("用 UTF-8 编码重新保存该文件", "save the file again as UTF-8"),
+        )
+        return None
+    documents: list[Document] = []
+    try:
+        for index, node in enumerate(yaml.compose_all(text, Loader=_Composer)):
+            if node is None:
+                continue
+            builder = _Builder(shown, diags, limits)
+            try:
+                data = builder.build(node, ())
+            except _Stop:
+                continue
+            documents.append(Document(shown, rel, index, data, builder.positions, builder.key_positions))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        message, hint = _yaml_error_text(problem)
+        diags.error(codes.YAML_SYNTAX, message, Location(shown, line, col), hint)
+        return SourceFile(path, shown, rel, hashlib.sha256(raw).hexdigest(), tuple(documents)) if documents else None
+    except yaml.YAMLError as exc:  # reader errors (control characters…)
+        diags.error(
+            codes.YAML_SYNTAX,
+            Text(f"无法解析 YAML：{exc}", f"cannot parse YAML: {exc}"),
+            whole,
+            Text("删除文件中的控制字符或不可见字符", "remove control or invisible characters from the file"),
+        )
+        return None
+    return SourceFile(path, shown, rel, hashlib.sha256(raw).hexdigest(), tuple(documents))
+
+
+# --------------------------------------------------------------------------------------------
+# Projects and libraries
+
+
+def _config_strings(doc: Document | None, key: str) -> list[str]:
+    value = doc.data.get(key) if doc is not None and isinstance(doc.data, dict) else None
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def discover(root: Path, include: list[str], exclude: list[str], skip: str) -> list[Path]:
+    """Spec files below ``root`` matching ``include`` and not ``exclude``, in a stable order."""
+    found: set[Path] = set()
+    for pattern in include or list(DEFAULT_INCLUDE):
+        for p in root.glob(pattern):
+            if not p.is_file():
+                continue
+            rel = p.relative_to(root)
+            parts = rel.parts
+            if rel.as_posix() == skip:
+                continue
+            if any(part.startswith(".") for part in parts) or any(part in DEFAULT_EXCLUDE_DIRS for part in parts[:-1]):
+                continue
+            if any(fnmatch.fnmatch(rel.as_posix(), pat) for pat in exclude):
+                continue
+            found.add(p)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
+    config_file = read_file(root / config_name, config_name, diags, limits)
+    config = config_file.documents[0] if config_file and config_file.documents else None
+    if config_file is not None and len(config_file.documents) > 1:
+        extra = config_file.documents[1]
+        diags.error(
+            codes.MISPLACED_DOCUMENT,
+            Text(f"{config_name} 只能包含一个文档", f"{config_name} must hold exactly one document"),
+            extra.loc(),
+            Text("把其他文档移到单独的规格文件中", "move the other documents into spec files of their own"),
+        )
+    include = _config_strings(config, "include")
+    exclude = _config_strings(config, "exclude")
+    files: list[SourceFile] = []
+    for path in discover(root, include, exclude, config_name):
+        sf = read_file(path, path.relative_to(root).as_posix(), diags, limits)
+        if sf is not None:
+            files.append(sf)
+    return SourceSet(name, root, is_library, config_file, tuple(files))
+
+
+def load_project(root: Path, diags: Diagnostics, limits: Limits = Limits()) -> LoadedProject | None:
+    """Load a project directory and the libraries it uses. Returns None if there is no project."""
+    root = Path(root)
+    if not (root / PROJECT_FILE).is_file():
+        where = display_path(root)
+        if not root.exists():
+            msg = Text(f"项目目录不存在：{where}", f"project directory does not exist: {where}")
+        elif root.is_file():
+            msg = Text(f"{where} 是文件，不是项目目录", f"{where} is a file, not a project directory")
+        else:
+            msg = Text(f"{where} 不是 ybt 项目：缺少 {PROJECT_FILE}", f"{where} is not a ybt project: no {PROJECT_FILE}")
+        diags.error(
+            codes.INVALID_PROJECT,
+            msg,
+            Location(where),
+            Text("传入含有 ybt.yaml 的目录，例如 examples/minimal", "pass the directory that holds ybt.yaml, e.g. examples/minimal"),
+        )
+        return None
+    before = len(diags)
+    project = _read_set(root.name, root, PROJECT_FILE, False, diags, limits)
+    libraries: list[SourceSet] = []
+    uses = _config_strings(project.config, "uses")
+    for lib in dict.fromkeys(uses):
+        lib_root = library_dir(lib)
+        if lib_root is None:
+            doc = project.config
+            assert doc is not None
+            index = uses.index(lib)
+            known = ", ".join(library_names())
+            diags.error(
+                codes.INVALID_PROJECT,
+                Text(f"未知的库 “{lib}”", f"unknown library '{lib}'"),
+                doc.loc(("uses", index)),
+                Text(f"可用的库：{known}", f"available libraries: {known}"),
+            )
+            continue
+        libraries.append(_read_set(lib, lib_root, LIBRARY_FILE, True, diags, limits))
+    broken = tuple(sorted({d.location.file for d in diags.items[before:] if d.location is not None and d.code in _BREAKING}))
+    return LoadedProject(project, tuple(libraries), broken)
+
+
+_BREAKING = frozenset({codes.YAML_SYNTAX, codes.UNSAFE_YAML, codes.UNREADABLE_FILE})
+
+
+def file_lines(path: str) -> list[str]:
+    """The lines of a file for showing source snippets; empty when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            return fh.read().splitlines()
+    except OSError:
+        return []
+
+
+def env_limits() -> Limits:
+    """Limits, optionally raised through the environment (YBT_MAX_FILE_MB) for unusual projects."""
+    mb = os.environ.get("YBT_MAX_FILE_MB")
+    if mb and mb.isdigit() and int(mb) > 0:
+        return Limits(max_file_bytes=int(mb) * 1024 * 1024)
+    return Limits()
+
+
+__all__ = [
+    "Document",
+    "Limits",
+    "LoadedProject",
+    "PathKey",
+    "SourceFile",
+    "SourceSet",
+    "display_path",
+    "env_limits",
+    "file_lines",
+    "load_project",
+    "read_file",
+]
