@@ -1,0 +1,151 @@
+"""Stage 1: positions of every node, and safe loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import at, codes, only
+
+from ybt.diagnostics import Diagnostics
+from ybt.load import Limits, read_file
+
+
+def load(tmp_path: Path, text: str, limits: Limits = Limits(), raw: bytes | None = None):
+    path = tmp_path / "doc.yaml"
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        path.write_text(text, encoding="utf-8")
+    diags = Diagnostics()
+    sf = read_file(path, "doc.yaml", diags, limits)
+    return sf, tuple(diags.items)
+
+
+def test_positions_of_block_and_flow_nodes(tmp_path: Path) -> None:
+    sf, diags = load(
+        tmp_path,
+        "kind: report\n"
+        "id: r\n"
+        "columns:\n"
+        "  - field: std.name\n"
+        "    label: 姓名\n"
+        "  - {field: std.resident_id, group: [基本情况, 身份]}\n",
+    )
+    assert not diags
+    assert sf is not None
+    doc = sf.documents[0]
+    assert doc.positions[("kind",)] == (1, 7)
+    assert doc.positions[("columns", 0, "field")] == (4, 12)
+    assert doc.key_positions[("columns", 0, "label")] == (5, 5)
+    assert doc.positions[("columns", 1, "field")] == (6, 13)
+    # Columns count characters, as editors do: 身份 is the 44th character of line 6.
+    assert doc.positions[("columns", 1, "group", 1)] == (6, 44)
+    # A path that does not exist falls back to its nearest ancestor.
+    loc = doc.loc(("columns", 1, "missing"))
+    assert (loc.line, loc.column) == (6, 5)
+
+
+def test_several_documents_in_one_file_keep_their_own_lines(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "kind: field\nid: a\n---\n# comment\nkind: field\nid: b\n")
+    assert not diags and sf is not None
+    assert [d.data["id"] for d in sf.documents] == ["a", "b"]
+    assert sf.documents[1].positions[("id",)] == (6, 5)
+    assert sf.documents[1].index == 1
+
+
+def test_duplicate_key_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "kind: field\nid: name\nlabel: 姓名\ntype: string\nlabel: 户主姓名\n")
+    d = only(diags, "YBT002")
+    assert at(d) == (5, 1)
+    assert d.related[0].location.line == 3
+    assert "label" in d.message.zh and "label" in d.message.en
+    # The first value is kept, not silently replaced by the last.
+    assert sf is not None and sf.documents[0].data["label"] == "姓名"
+
+
+def test_duplicate_key_inside_a_nested_mapping(tmp_path: Path) -> None:
+    _, diags = load(tmp_path, "kind: field\nconstraints:\n  min: 0\n  max: 5\n  min: 1\n")
+    assert at(only(diags, "YBT002")) == (5, 3)
+
+
+def test_dates_and_keys_stay_as_written(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "approved_on: 2024-03-01\nno: 1\non: yes\ncode: 01\nstr: '01'\n")
+    assert not diags and sf is not None
+    data = sf.documents[0].data
+    assert data["approved_on"] == "2024-03-01"
+    assert data["no"] == 1 and data["on"] is True  # keys are text; values follow YAML
+    assert data["code"] == 1  # an unquoted 01 is a number: validation catches it for codes
+    assert data["str"] == "01"
+
+
+def test_merge_keys_are_supported_and_explicit_keys_win(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "base: &b {type: string, unit: 元}\nf:\n  <<: *b\n  unit: 万元\n")
+    assert not diags and sf is not None
+    assert sf.documents[0].data["f"] == {"type": "string", "unit": "万元"}
+
+
+def test_alias_bomb_is_refused(tmp_path: Path) -> None:
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for name, prev in zip("bcdefg", "abcdef", strict=True):
+        text += f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
+    sf, diags = load(tmp_path, text, Limits(max_nodes=100_000))
+    d = only(diags, "YBT003")
+    assert "alias" in d.message.en
+    assert sf is not None and sf.documents == ()
+
+
+def test_recursive_alias_is_refused(tmp_path: Path) -> None:
+    _, diags = load(tmp_path, "kind: field\nmeta: &a [*a]\n")
+    assert "cycle" in only(diags, "YBT003").message.en
+
+
+def test_custom_tags_are_refused(tmp_path: Path) -> None:
+    _, diags = load(tmp_path, "kind: field\nid: !!python/object:os.system ls\n")
+    d = only(diags, "YBT003")
+    assert at(d) == (2, 5)
+    assert "python/object" in d.message.en
+
+
+def test_oversize_file_is_refused(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "x: " + "a" * 5000 + "\n", Limits(max_file_bytes=1000))
+    assert sf is None
+    assert "too large" in only(diags, "YBT003").message.en
+
+
+def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "", raw="kind: field\nlabel: 姓名\n".encode("gbk"))
+    assert sf is None
+    d = only(diags, "YBT004")
+    assert d.location is not None and d.location.line == 2
+    assert "UTF-8" in d.hint.zh  # type: ignore[union-attr]
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "", raw="\ufeffkind: field\nid: a\n".encode())
+    assert not diags and sf is not None and sf.documents[0].data["kind"] == "field"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "needle"),
+    [
+        ("kind: field\nlabel:姓名\n  type: string\n", (3, 7), "冒号"),
+        ("kind: field\nlabel: 姓名: 户主\n", (2, 10), "键: 值"),
+        ("kind: field\nid: a\n\ttype: string\n", (3, 1), "Tab"),
+        ("kind: field\naliases: [a, b\n", (3, 1), ""),
+        ('kind: field\nlabel: "姓名\n', (3, 1), "引号"),
+        ("kind: field\nid: *missing\n", (2, 5), "别名"),
+    ],
+)
+def test_yaml_syntax_errors_are_located_and_explained(tmp_path: Path, text: str, where: tuple[int, int], needle: str) -> None:
+    _, diags = load(tmp_path, text)
+    d = only(diags, "YBT001")
+    assert at(d) == where
+    assert needle in d.message.zh + (d.hint.zh if d.hint else "")
+    assert d.hint is not None and d.hint.en
+
+
+def test_documents_before_a_syntax_error_are_kept(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "kind: field\nid: a\n---\nkind: field\nid: [b\n")
+    assert codes(diags) == ["YBT001"]
+    assert sf is not None and [d.data["id"] for d in sf.documents] == ["a"]
