@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLES
 from jsonschema import Draft202012Validator
 
+from conftest import EXAMPLES
 from ybt import __version__
 
 Cli = Callable[..., Any]
@@ -24,9 +24,7 @@ def run_ybt(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
     """Run the installed console entry point in a real subprocess."""
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("YBT_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "ybt", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "ybt", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 def test_version(cli: Cli) -> None:
@@ -128,7 +126,8 @@ def test_combined_schema_accepts_examples_and_rejects_mistakes(cli: Cli) -> None
     for doc in docs:
         errors = list(validator.iter_errors(doc))
         assert not errors, (doc.get("kind"), doc.get("id"), errors[0].message)
-    bad = {"kind": "report", "id": "r", "department": "mz", "title": "t", "form": "roster", "frequency": "月报", "fill_level": "village", "columns": []}
+    bad = {"kind": "report", "id": "r", "department": "mz", "title": "t", "form": "roster", "frequency": "月报"}
+    bad.update({"fill_level": "village", "columns": []})
     assert list(validator.iter_errors(bad))
 
 

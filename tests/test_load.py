@@ -5,32 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import at, codes, only
 
+from conftest import at, codes, only
 from ybt.diagnostics import Diagnostics
 from ybt.load import Limits, read_file
 
 
-def load(tmp_path: Path, text: str, limits: Limits = Limits(), raw: bytes | None = None):
+def load(tmp_path: Path, text: str, limits: Limits | None = None, raw: bytes | None = None):
     path = tmp_path / "doc.yaml"
     if raw is not None:
         path.write_bytes(raw)
     else:
         path.write_text(text, encoding="utf-8")
     diags = Diagnostics()
-    sf = read_file(path, "doc.yaml", diags, limits)
+    sf = read_file(path, "doc.yaml", diags, limits or Limits())
     return sf, tuple(diags.items)
 
 
 def test_positions_of_block_and_flow_nodes(tmp_path: Path) -> None:
     sf, diags = load(
         tmp_path,
-        "kind: report\n"
-        "id: r\n"
-        "columns:\n"
-        "  - field: std.name\n"
-        "    label: 姓名\n"
-        "  - {field: std.resident_id, group: [基本情况, 身份]}\n",
+        "kind: report\nid: r\ncolumns:\n  - field: std.name\n    label: 姓名\n  - {field: std.resident_id, group: [基本情况, 身份]}\n",
     )
     assert not diags
     assert sf is not None

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 
+from conftest import EXAMPLES
 from ybt.emit.manifest import build_manifest, render
 from ybt.pipeline import compile_project
 

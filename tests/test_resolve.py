@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conftest import PROJECT_YAML, at, codes, only
-
 from ybt.pipeline import CompileResult
 
 Compiled = Callable[..., CompileResult]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import PROJECT_YAML, at, codes, only
 
+from conftest import PROJECT_YAML, at, codes, only
 from ybt.pipeline import CompileResult
 
 Compiled = Callable[..., CompileResult]
@@ -187,7 +187,8 @@ def test_duplicate_code_in_codelist(compiled: Compiled) -> None:
 
 
 def test_unknown_parent_code_in_codelist(compiled: Compiled) -> None:
-    r = compiled({"c.yaml": 'kind: codelist\nid: c\nlabel: 类别\nvalues:\n  - {code: "01", label: 甲}\n  - {code: "0101", label: 乙, parent: "10"}\n'})
+    values = '  - {code: "01", label: 甲}\n  - {code: "0101", label: 乙, parent: "10"}\n'
+    r = compiled({"c.yaml": "kind: codelist\nid: c\nlabel: 类别\nvalues:\n" + values})
     d = only(r.diagnostics, "YBT020")
     assert at(d) == (6, 38)
 
