@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -20,6 +21,7 @@ import typer
 from ybt import __version__, atomic, emit, registry, schemas
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.load import display_path
+from ybt.model import SpecObject
 from ybt.pipeline import CompileResult, compile_project
 from ybt.render import console, diagnostics_json, render_text, summary
 
@@ -87,17 +89,23 @@ def _report(result: CompileResult, fmt: Format, extra: dict[str, object] | None 
 
 
 def _project_summary(result: CompileResult) -> dict[str, int]:
+    """Counts of the project's own objects (library objects are counted apart)."""
     p = result.project
     if p is None:
         return {}
+
+    def own(objs: Iterable[SpecObject]) -> int:
+        return sum(1 for o in objs if o.library is None)
+
     return {
         "departments": len(p.departments),
         "org_units": len(p.org_units),
-        "codelists": len(p.codelists),
-        "fields": len(p.fields),
-        "entities": len(p.entities),
-        "ledgers": len(p.ledgers),
-        "reports": len(p.reports),
+        "codelists": own(p.codelists.values()),
+        "fields": own(p.fields.values()),
+        "entities": own(p.entities.values()),
+        "ledgers": own(p.ledgers.values()),
+        "reports": own(p.reports.values()),
+        "library_objects": sum(1 for o in p.objects() if o.library is not None),
     }
 
 
@@ -110,6 +118,7 @@ def _counts_line(counts: dict[str, int]) -> tuple[str, str]:
         "entities": "个对象",
         "ledgers": "个台账",
         "reports": "张报表",
+        "library_objects": "个标准库对象",
     }
     zh = "，".join(f"{v} {zh_names[k]}" for k, v in counts.items())
     en = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())

@@ -153,6 +153,12 @@ _YAML_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
         "check that each key is followed by ': ' and that multi-line text is indented consistently",
     ),
     (
+        "tab character",
+        "缩进中出现了 Tab 字符",
+        "YAML 不允许用 Tab 缩进，请改用空格",
+        "YAML does not allow tabs for indentation: use spaces",
+    ),
+    (
         "cannot start any token",
         "出现了不能开始一个值的字符（常见为 Tab 或 @、` 开头）",
         "YAML 不允许用 Tab 缩进，请改用空格；以 @ 或 ` 开头的文字请加引号",

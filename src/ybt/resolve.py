@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from ybt import registry as codes
+from ybt._resources import library_names
 from ybt.diagnostics import Diagnostics, Related, Text
 from ybt.load import Document, LoadedProject, PathKey
 from ybt.model import (
@@ -146,7 +147,10 @@ class _Resolver:
         if other:
             hints_zh.append(f"“{ident}” 是{_KIND_ZH[other[0]]}，这里需要{_KIND_ZH[kind]}")
             hints_en.append(f"'{ident}' is a {other[0]}, but a {kind} is needed here")
-        if ns and ns not in self._known_namespaces():
+        if ns and ns in library_names() and ns not in self.uses:
+            hints_zh.append(f"“{ns}” 是 ybt 自带的库：在 ybt.yaml 中加上 uses: [{ns}]")
+            hints_en.append(f"'{ns}' is a library shipped with ybt: add uses: [{ns}] to ybt.yaml")
+        elif ns and ns not in self._known_namespaces():
             hints_zh.append(f"没有名为 “{ns}” 的命名空间")
             hints_en.append(f"there is no namespace '{ns}'")
         if not hints_zh:

@@ -112,7 +112,10 @@ class _Reporter:
     # --- one handler per JSON Schema keyword --------------------------------------------------
 
     def _v_required(self, e: ValidationError) -> None:
-        missing = [p for p in _listed(e.validator_value) if isinstance(e.instance, dict) and p not in e.instance]
+        # jsonschema raises one error per missing property, each carrying the whole list.
+        missing = [p for p in _listed(e.validator_value) if isinstance(e.instance, dict) and p not in e.instance and repr(p) in e.message][
+            :1
+        ]
         for prop in missing:
             sub = _prop_schema(_schema(e), prop, self.base)
             title = sub.get("title", "")
