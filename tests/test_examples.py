@@ -142,7 +142,7 @@ def test_broken_copy_unknown_reference(cli: Cli, example_copy: Callable[[str], P
 def test_broken_copy_wrong_type(cli: Cli, example_copy: Callable[[str], Path]) -> None:
     root = example_copy("qingxi")
     path = root / REPORT
-    line, col, text = _find(path, r"^deadline_days: (\d+)")
+    line, col, _ = _find(path, r"^deadline_days: (\d+)")
     _replace_line(path, line, "deadline_days: 二十天")
     _expect(cli, root, "YBT011", path, line, col)
 
@@ -162,14 +162,14 @@ def test_broken_copy_yaml_syntax_error(cli: Cli, example_copy: Callable[[str], P
 def test_broken_copy_duplicate_id(cli: Cli, example_copy: Callable[[str], Path]) -> None:
     root = example_copy("qingxi")
     original = root / REPORT
-    copy = root / "departments/cl/reports/copy_of_survey.yaml"
+    copy = root / "departments/cl/reports/zz_copy_of_survey.yaml"  # sorts after the original
     copy.write_text("# 复制了一份\n" + original.read_text(encoding="utf-8"), encoding="utf-8")
     line, col, _ = _find(copy, r"^id: (cjr_fwxq_dcb)")
     r = cli("compile", root, "--format", "json")
     diags = [d for d in json.loads(r.stdout)["diagnostics"] if d["code"] == "YBT021"]
     assert r.exit_code == 1 and len(diags) == 1
     d = diags[0]
-    first, second = sorted([original.resolve(), copy.resolve()])
-    assert Path(d["location"]["file"]).resolve() == second
-    assert Path(d["related"][0]["location"]["file"]).resolve() == first
+    assert Path(d["location"]["file"]).resolve() == copy.resolve()
+    assert (d["location"]["line"], d["location"]["column"]) == (line, col)
+    assert Path(d["related"][0]["location"]["file"]).resolve() == original.resolve()
     assert "cl.cjr_fwxq_dcb" in d["message"]["en"]
