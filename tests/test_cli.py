@@ -53,7 +53,7 @@ def test_compile_out_dir_and_json_format(cli: Cli, example_copy: Callable[[str],
     assert r.exit_code == 0
     payload = json.loads(r.stdout)
     assert payload["ok"] is True and payload["diagnostics"] == []
-    assert payload["counts"]["reports"] == 2
+    assert payload["objects"]["reports"] == 2 and payload["counts"]["error"] == 0
     assert (tmp_path / "build" / "manifest.json").is_file()
 
 

@@ -144,3 +144,8 @@ def test_documents_before_a_syntax_error_are_kept(tmp_path: Path) -> None:
     sf, diags = load(tmp_path, "kind: field\nid: a\n---\nkind: field\nid: [b\n")
     assert codes(diags) == ["YBT001"]
     assert sf is not None and [d.data["id"] for d in sf.documents] == ["a"]
+
+
+def test_trailing_document_separator_is_not_a_document(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "kind: field\nid: a\n---\n# nothing more\n")
+    assert not diags and sf is not None and len(sf.documents) == 1

@@ -162,3 +162,26 @@ def test_a_broken_target_does_not_cascade(compiled: Compiled) -> None:
         }
     )
     assert codes(r.diagnostics) == ["YBT011"]
+
+
+def test_summary_group_by_defaults_to_fill_level(compiled: Compiled) -> None:
+    r = compiled({"r.yaml": report("  - {id: n, label: 人数, aggregate: count}\n").replace("form: roster", "form: summary")})
+    assert r.ok
+    assert r.project.reports["report.mz.r"].group_by == "village"  # type: ignore[union-attr]
+
+
+def test_same_field_twice_in_a_ledger_under_two_spellings(compiled: Compiled) -> None:
+    ledger = "kind: ledger\nid: people\nlabel: 人口台账\nentity: std.person\nfields: [std.name, name]\n"
+    d = only(compiled({"l.yaml": ledger}).diagnostics, "YBT012")
+    assert at(d) == (5, 20)
+
+
+def test_library_ids_are_reserved_even_when_unused(compiled: Compiled) -> None:
+    project = PROJECT_YAML.replace("uses: [std]\n", "").replace("{id: cl, name: 残联}", "{id: std, name: 标准}")
+    assert "YBT023" in codes(compiled({}, project).diagnostics)
+
+
+def test_code_condition_values_are_stored_as_codes(compiled: Compiled) -> None:
+    r = compiled({"r.yaml": report("  - field: std.name\n", "where:\n  - {field: std.sex, op: eq, value: 1}\n")})
+    assert r.ok
+    assert r.project.reports["report.mz.r"].where[0].value == "1"  # type: ignore[union-attr]

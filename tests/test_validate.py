@@ -255,3 +255,8 @@ def test_errors_in_several_files_are_all_reported(compiled: Compiled) -> None:
     )
     assert sorted({d.location.file.rsplit("/", 1)[-1] for d in r.diagnostics if d.location}) == ["a.yaml", "b.yaml", "c.yaml"]
     assert not r.ok
+
+
+def test_conditional_requirement_hint_keeps_the_property_title(compiled: Compiled) -> None:
+    d = only(compiled({"f.yaml": "kind: field\nid: x\nlabel: 性别\ntype: code\n"}).diagnostics, "YBT011")
+    assert d.hint is not None and "代码表" in d.hint.zh

@@ -155,7 +155,7 @@ def compile_cmd(
         files = generator.generate(result.project, {})
         written = [display_path(p) for p in atomic.write_tree(out_dir, files)]
     counts = _project_summary(result)
-    _report(result, fmt, {"written": written, "counts": counts})
+    _report(result, fmt, {"written": written, "objects": counts})
     if fmt is Format.text:
         err = console(stderr=True)
         if result.ok:
@@ -180,7 +180,7 @@ def compile_cmd(
 def validate_cmd(project: ProjectArg, fmt: FormatOpt = Format.text) -> None:
     """检查规格（与 compile 相同的检查）但不写文件 / Check the specs like compile does, without writing."""
     result = compile_project(project)
-    _report(result, fmt, {"counts": _project_summary(result)})
+    _report(result, fmt, {"objects": _project_summary(result)})
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 

@@ -332,8 +332,8 @@ class _Builder:
                     Text(f"键 “{key}” 重复，第 {first[0]} 行已经写过", f"duplicate key '{key}' (first written on line {first[0]})"),
                     Location(self.file, kpos[0], kpos[1]),
                     Text(
-                        "删除其中一个，或合并两处的内容；YAML 只会保留最后一个",
-                        "delete one or merge them: YAML would silently keep only the last",
+                        "删除其中一个，或合并两处的内容（多数 YAML 工具会悄悄只保留最后一个）",
+                        "delete one or merge them (most YAML tools would silently keep only the last)",
                     ),
                     (Related(Location(self.file, first[0], first[1]), Text("第一次出现", "first occurrence")),),
                 )
@@ -399,8 +399,8 @@ def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(
     documents: list[Document] = []
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Composer)):
-            if node is None:
-                continue
+            if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null") and node.value == ""):
+                continue  # an empty document, e.g. after a trailing ---
             builder = _Builder(shown, diags, limits)
             try:
                 data = builder.build(node, ())

@@ -63,6 +63,21 @@ def _spec(code: str, name: str, zh: str, en: str, explanation: str) -> str:
     return code
 
 
+USAGE = _spec(
+    "YBT000",
+    "usage-or-internal",
+    "命令用法错误或 ybt 内部错误",
+    "usage error or internal error",
+    """
+命令行参数不对（未知的选项、种类或生成目标），或 ybt 自身出错。退出码为 2。内部错误请设置 YBT_DEBUG=1 重新运行并报告。
+
+The command line is wrong (an unknown option, kind or target), or ybt itself failed. The exit code is 2.
+For an internal error, rerun with YBT_DEBUG=1 to see the traceback and please report it.
+
+Bad / 错误写法: `ybt schema feild`. Good / 正确写法: `ybt schema field`.
+""",
+)
+
 YAML_SYNTAX = _spec(
     "YBT001",
     "yaml-syntax",
@@ -218,9 +233,10 @@ DUPLICATE_ENTRY = _spec(
     "同一文档内条目重复",
     "duplicate entry inside a document",
     """
-同一文档中应当唯一的条目重复了：代码表里的代码、报表里的栏目标识、组织机构代码、部门标识。
+同一文档中应当唯一的条目重复了：代码表里的代码、报表里的栏目标识、台账里的字段、组织机构代码、部门标识。
 
-An entry that must be unique appears twice: a code in a codelist, a column id in a report, an organisation
+An entry that must be unique appears twice: a code in a codelist, a column id in a report, a field in a
+ledger (also when written once as `name` and once as `std.name`), an organisation
 code or a department id in ybt.yaml. A report column's id defaults to its field's id, so the same field
 twice in one report needs an explicit `id:` on one of them.
 

@@ -154,9 +154,9 @@ class _Resolver:
             hints_zh.append(f"没有名为 “{ns}” 的命名空间")
             hints_en.append(f"there is no namespace '{ns}'")
         if not hints_zh:
-            where_zh = ns or "、".join(self._scopes(from_ns, library))
-            hints_zh.append(f"在 {where_zh} 中都没有找到；先声明该{_KIND_ZH[kind]}，或写成 命名空间.标识")
-            hints_en.append(f"not found in {where_zh}; declare the {kind} first or write namespace.id")
+            scopes = [ns] if ns else self._scopes(from_ns, library)
+            hints_zh.append(f"在 {'、'.join(scopes)} 中都没有找到；先声明该{_KIND_ZH[kind]}，或写成 命名空间.标识")
+            hints_en.append(f"not found in {', '.join(scopes)}; declare the {kind} first or write namespace.id")
         if self.loaded.broken_files:
             hints_zh.append("另有文件未能读取，请先修正其错误")
             hints_en.append("some files could not be read: fix those errors first")
@@ -205,7 +205,7 @@ class _Resolver:
         doc = vset.source.config
         data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
         self.uses = [u for u in data.get("uses") or [] if isinstance(u, str) and u in self.library_ids]
-        reserved = {SHARED, *self.library_ids}
+        reserved = {SHARED, *library_names()}
         for i, d in enumerate(data.get("departments") or []):
             if not (isinstance(d, dict) and isinstance(d.get("id"), str) and isinstance(d.get("name"), str)):
                 continue
@@ -217,8 +217,8 @@ class _Resolver:
                     Text(f"部门标识 “{did}” 与保留的命名空间冲突", f"department id '{did}' collides with a reserved namespace"),
                     doc.loc(("departments", i, "id")),
                     Text(
-                        f"{', '.join(sorted(reserved))} 是保留名，请换一个部门标识",
-                        f"{', '.join(sorted(reserved))} are reserved: choose another id",
+                        f"保留名：{', '.join(sorted(reserved))}；请换一个部门标识",
+                        f"reserved names: {', '.join(sorted(reserved))}; choose another id",
                     ),
                 )
                 continue
@@ -465,22 +465,39 @@ class _Resolver:
         ns, lib = entry.namespace, entry.library
         entity = self.ref("entity", d["entity"], doc, ("entity",), ns, lib)
         fields: list[LedgerField] = []
+        seen: dict[str, PathKey] = {}
         for i, item in enumerate(d["fields"]):
+            path: PathKey = ("fields", i, "field") if isinstance(item, dict) else ("fields", i)
+            f = self.ref("field", item["field"] if isinstance(item, dict) else item, doc, path, ns, lib)
+            if f is None:
+                continue
+            if f in seen:
+                first = doc.loc(seen[f])
+                self.diags.error(
+                    codes.DUPLICATE_ENTRY,
+                    Text(
+                        f"字段 {f} 在台账中出现两次（第 {first.line} 行已有）",
+                        f"field {f} appears twice in the ledger (already on line {first.line})",
+                    ),
+                    doc.loc(path),
+                    Text("删除重复的一项", "delete the repeated entry"),
+                    (Related(first, Text("第一次出现", "first occurrence")),),
+                )
+                continue
+            seen[f] = path
             if isinstance(item, dict):
-                f = self.ref("field", item["field"], doc, ("fields", i, "field"), ns, lib)
-                if f is not None:
-                    fields.append(LedgerField(f, item.get("label"), item.get("required") is True))
+                fields.append(LedgerField(f, item.get("label"), item.get("required") is True))
             else:
-                f = self.ref("field", item, doc, ("fields", i), ns, lib)
-                if f is not None:
-                    fields.append(LedgerField(f))
+                fields.append(LedgerField(f))
         if "key" in d:
             key = self.refs("field", d["key"], doc, ("key",), ns, lib)
         else:
             key = entities[entity].key if entity is not None and entity in entities else ()
+        # Key fields are always required columns; key fields not listed are added in front.
         present = {f.field for f in fields}
-        # Key fields are always columns of the ledger, first.
-        fields = [LedgerField(k, None, True) for k in key if k not in present] + fields
+        fields = [LedgerField(k, None, True) for k in key if k not in present] + [
+            LedgerField(f.field, f.label, True) if f.field in key else f for f in fields
+        ]
         return Ledger(
             **self._base(entry, unique),
             label=d["label"],
@@ -503,6 +520,9 @@ class _Resolver:
             if f is None:
                 continue
             value = cond.get("value")
+            fld = fields.get(f)
+            if fld is not None and fld.type == "code" and value is not None:
+                value = [str(v) for v in value] if isinstance(value, list) else str(value)
             self._check_codes(f, value, doc, (*path, i, "value"), fields, codelists)
             out.append(Condition(f, cond["op"], tuple(value) if isinstance(value, list) else value))
         return tuple(out)
@@ -600,7 +620,7 @@ class _Resolver:
             columns=tuple(columns),
             entity=entity,
             sources=sources,
-            group_by=d.get("group_by"),
+            group_by=d.get("group_by") or (d["fill_level"] if d["form"] == "summary" else None),
             where=self.conditions(d.get("where"), doc, ("where",), ns, fields, codelists),
             consumers=tuple(consumers),
             legal_basis=tuple([basis] if isinstance(basis, str) else basis or ()),

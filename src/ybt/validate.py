@@ -50,8 +50,26 @@ def _types(expected: Any) -> list[str]:
     return list(expected) if isinstance(expected, list) else [str(expected)]
 
 
+def _find_property(node: Any, prop: str) -> dict[str, Any]:
+    """The first definition of ``prop`` anywhere in a schema (for conditional ``then: required``)."""
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict) and isinstance(props.get(prop), dict) and len(props[prop]) > 0:
+            return dict(props[prop])
+        for value in node.values():
+            found = _find_property(value, prop)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _find_property(value, prop)
+            if found:
+                return found
+    return {}
+
+
 def _prop_schema(schema: dict[str, Any], prop: str, base: str) -> dict[str, Any]:
-    sub = schema.get("properties", {}).get(prop, {})
+    sub = schema.get("properties", {}).get(prop) or _find_property(schemas.raw_schema(base.removesuffix(".schema.json")), prop)
     if isinstance(sub, dict) and "$ref" in sub and "title" not in sub:
         return {**schemas.resolve_ref(sub["$ref"], base), **{k: v for k, v in sub.items() if k != "$ref"}}
     return sub if isinstance(sub, dict) else {}
