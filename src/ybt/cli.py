@@ -19,11 +19,12 @@ from typing import Annotated, NoReturn
 import typer
 
 from ybt import __version__, atomic, emit, registry, schemas
+from ybt.analyze.dupes import DEFAULT_MIN_SCORE, find_duplicates
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.load import display_path
-from ybt.model import SpecObject
+from ybt.model import Project, SpecObject
 from ybt.pipeline import CompileResult, compile_project
-from ybt.render import console, diagnostics_json, render_text, summary
+from ybt.render import console, diagnostics_json, render_dupes, render_text, summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -182,6 +183,33 @@ def validate_cmd(project: ProjectArg, fmt: FormatOpt = Format.text) -> None:
     result = compile_project(project)
     _report(result, fmt, {"objects": _project_summary(result)})
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+def _compiled_or_exit(project: Path, fmt: Format) -> Project:
+    """Compile the specs for an analysis command; on spec errors print them and exit 1."""
+    result = compile_project(project)
+    if not result.ok or result.project is None:
+        _report(result, fmt)
+        raise typer.Exit(EXIT_FINDINGS)
+    return result.project
+
+
+@app.command("dupes")
+def dupes_cmd(
+    project: ProjectArg,
+    fmt: FormatOpt = Format.text,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="字段归为同一数据元的最低分 / lowest score that joins two fields")
+    ] = DEFAULT_MIN_SCORE,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="文本输出中每类最多显示的条数 / rows per section in text output")] = 50,
+) -> None:
+    """找出各部门重复采集的字段和重叠的报表 / Find fields and reports duplicated across departments."""
+    model = _compiled_or_exit(project, fmt)
+    result = find_duplicates(model, min_score)
+    if fmt is Format.json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_dupes(result, model, console(), _lang(), limit)
 
 
 @app.command("schema")

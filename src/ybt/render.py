@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text as RichText
 
+from ybt.analyze.dupes import DupesResult
 from ybt.diagnostics import Diagnostic, Severity
 from ybt.load import file_lines
+from ybt.model import Project
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -87,3 +90,88 @@ def diagnostics_json(diags: Sequence[Diagnostic], **extra: Any) -> str:
     counts = {s.value: sum(1 for d in diags if d.severity is s) for s in Severity}
     payload = {"diagnostics": [d.to_dict() for d in diags], "counts": counts, **extra}
     return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+# --- duplicate analysis -----------------------------------------------------------------------
+
+
+def render_dupes(result: DupesResult, project: Project, out: Console, lang: str = "both", limit: int = 50) -> None:
+    """Field clusters, report overlaps and frequency conflicts as a person reads them."""
+
+    def t(zh: str, en: str) -> str:
+        return {"zh": zh, "en": en}.get(lang, f"{zh} / {en}")
+
+    clusters = result.field_clusters
+    dup_fields = sum(len(c.members) - 1 for c in clusters)
+    out.print(
+        RichText(
+            t(
+                f"字段重复：{len(clusters)} 组，可去掉 {dup_fields} 个重复字段",
+                f"Field clusters: {len(clusters)}, {dup_fields} duplicate fields",
+            ),
+            style="bold",
+        )
+    )
+    for c in clusters:
+        head = RichText()
+        head.append(f"{c.id} ", style="bold cyan")
+        head.append(f"{c.canonical_qualified} ", style="bold")
+        head.append(project.field_label(c.canonical))
+        head.append(f"  score {c.score:.2f}", style="dim")
+        out.print(head)
+        out.print(RichText("    " + t("选择理由：", "why: ") + c.why.render(lang), style="dim"))
+        ev = " · ".join(e.text.zh if lang != "en" else e.text.en for e in c.evidence)
+        out.print(RichText("    " + t("证据：", "evidence: ") + ev, style="dim"))
+        width = max(len(m.qualified) for m in c.members)
+        for m in c.members:
+            line = RichText("    ")
+            line.append("★ " if m.uid == c.canonical else "- ", style="green" if m.uid == c.canonical else "")
+            line.append(f"{m.qualified:<{width}}  ")
+            line.append(f"{m.label}  ")
+            line.append(f"{m.file}:{m.line}", style="dim")
+            out.print(line)
+    overlaps = result.report_overlaps
+    out.print()
+    out.print(RichText(t(f"报表重叠：{len(overlaps)} 对", f"Report overlaps: {len(overlaps)} pairs"), style="bold"))
+    if overlaps:
+        table = Table(show_lines=False, box=None, pad_edge=False)
+        for col in (
+            t("报表 A", "report A"),
+            t("报表 B", "report B"),
+            t("共同栏目", "shared"),
+            "jaccard",
+            t("包含度", "containment"),
+            t("频次", "frequency"),
+        ):
+            table.add_column(col)
+        for o in overlaps[:limit]:
+            ra, rb = project.reports[o.a], project.reports[o.b]
+            freq = o.frequencies[0] if o.frequencies[0] == o.frequencies[1] else f"{o.frequencies[0]} ≠ {o.frequencies[1]}"
+            table.add_row(
+                f"{ra.qualified} {ra.title}",
+                f"{rb.qualified} {rb.title}",
+                str(len(o.shared_fields)),
+                f"{o.jaccard:.2f}",
+                f"{o.containment:.2f}" + (" ⊂" if o.a_within_b else ""),
+                freq,
+            )
+        out.print(table)
+        if len(overlaps) > limit:
+            out.print(
+                RichText(
+                    t(f"……另有 {len(overlaps) - limit} 对，见 --format json", f"… {len(overlaps) - limit} more, see --format json"),
+                    style="dim",
+                )
+            )
+    conflicts = result.frequency_conflicts
+    out.print()
+    out.print(
+        RichText(
+            t(f"同一字段不同频次采集：{len(conflicts)} 个", f"Same field asked at different frequencies: {len(conflicts)}"), style="bold"
+        )
+    )
+    for conflict in conflicts[:limit]:
+        parts = "；".join(
+            f"{freq}: {len(reports)} 张" if lang != "en" else f"{freq}: {len(reports)}" for freq, reports in conflict.frequencies.items()
+        )
+        out.print(RichText(f"    {conflict.label} ({conflict.field.split('.', 1)[1]})  {parts}"))
