@@ -59,3 +59,39 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return written
+
+
+def replace_files(files: Mapping[Path, bytes]) -> None:
+    """Write several files, all or none: stage every file, then rename each into place; if any
+    rename fails, the files already replaced are put back as they were."""
+    staged: list[tuple[Path, Path]] = []
+    originals: dict[Path, bytes | None] = {}
+    try:
+        for target, data in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            originals[target] = target.read_bytes() if target.exists() else None
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            staged.append((Path(tmp_name), target))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    done: list[Path] = []
+    try:
+        for tmp, target in staged:
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for target in done:
+            old = originals[target]
+            if old is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_bytes(target, old)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise

@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+import yaml
 
-from ybt import __version__, atomic, emit, registry, schemas
+from ybt import __version__, atomic, emit, merge, registry, schemas
+from ybt.analyze import burden
 from ybt.analyze.dupes import DEFAULT_MIN_SCORE, find_duplicates
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
+from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
 from ybt.model import Project, SpecObject
 from ybt.pipeline import CompileResult, compile_project
-from ybt.render import console, diagnostics_json, render_dupes, render_text, summary
+from ybt.render import console, diagnostics_json, render_burden, render_dupes, render_text, summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -126,18 +129,15 @@ def _counts_line(counts: dict[str, int]) -> tuple[str, str]:
     return zh, en
 
 
-ProjectArg = Annotated[
-    Path, typer.Argument(help="规格项目目录（含 ybt.yaml）/ spec project directory (holds ybt.yaml)", show_default=False)
-]
+ProjectArg = Annotated[Path, typer.Argument(help="规格项目目录（含 ybt.yaml）/ spec project directory (holds ybt.yaml)", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式 / output format")]
+MinScoreOpt = Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="字段归为同一数据元的最低分 / lowest score that joins two fields")]
 
 
 @app.command("compile")
 def compile_cmd(
     project: ProjectArg,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="输出目录，缺省为 PROJECT/target / output directory (default PROJECT/target)")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，缺省为 PROJECT/target / output directory (default PROJECT/target)")] = None,
     target: Annotated[str, typer.Option("--target", "-t", help="生成目标 / what to generate")] = "manifest",
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -198,9 +198,7 @@ def _compiled_or_exit(project: Path, fmt: Format) -> Project:
 def dupes_cmd(
     project: ProjectArg,
     fmt: FormatOpt = Format.text,
-    min_score: Annotated[
-        float, typer.Option("--min-score", min=0.0, max=1.0, help="字段归为同一数据元的最低分 / lowest score that joins two fields")
-    ] = DEFAULT_MIN_SCORE,
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
     limit: Annotated[int, typer.Option("--limit", min=1, help="文本输出中每类最多显示的条数 / rows per section in text output")] = 50,
 ) -> None:
     """找出各部门重复采集的字段和重叠的报表 / Find fields and reports duplicated across departments."""
@@ -210,6 +208,111 @@ def dupes_cmd(
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         render_dupes(result, model, console(), _lang(), limit)
+
+
+@app.command("burden")
+def burden_cmd(
+    project: ProjectArg,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option("--compare", help="与另一项目或 manifest.json 对比（改革前）/ compare with another project or manifest.json (the before state)"),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """测算基层填报负担（报表数、录入项、工时）/ Measure the burden on the grass roots (reports, entries, hours)."""
+    after = burden.measure(build_manifest(_compiled_or_exit(project, fmt)), display_path(project))
+    before: burden.Burden | None = None
+    if compare_with is not None:
+        if compare_with.is_file():
+            try:
+                before = burden.measure(json.loads(compare_with.read_text(encoding="utf-8")), display_path(compare_with))
+            except (OSError, ValueError, KeyError) as exc:
+                _fail_usage(
+                    f"无法读取对比用的 manifest：{display_path(compare_with)}（{exc}）",
+                    f"cannot read the manifest to compare with: {display_path(compare_with)} ({exc})",
+                )
+        else:
+            before = burden.measure(build_manifest(_compiled_or_exit(compare_with, fmt)), display_path(compare_with))
+    compared = burden.compare(before, after) if before is not None else None
+    if fmt is Format.json:
+        payload: dict[str, object] = {"burden": after.to_dict()}
+        if before is not None:
+            payload["before"] = before.to_dict()
+            payload["comparison"] = compared
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    render_burden(after, console(), _lang(), compared, before)
+
+
+@app.command("merge")
+def merge_cmd(
+    project: ProjectArg,
+    plan: Annotated[Path | None, typer.Option("--plan", help="写出待审阅的合并方案 / write a merge plan to review")] = None,
+    apply: Annotated[Path | None, typer.Option("--apply", help="执行审阅过的合并方案 / carry out a reviewed plan")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只显示将改动的文件 / show what would change, write nothing")] = False,
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """合并重复字段、生成共享台账 / Merge duplicated fields into the catalog and shared ledgers."""
+    if (plan is None) == (apply is None):
+        _fail_usage("请给出 --plan FILE 或 --apply FILE（二选一）", "give either --plan FILE or --apply FILE")
+    model = _compiled_or_exit(project, fmt)
+    err = console(stderr=True)
+    if plan is not None:
+        result = find_duplicates(model, min_score)
+        text = merge.dump_plan(merge.build_plan(model, result, display_path(project)))
+        atomic.write_text(plan, text)
+        data = yaml.safe_load(text)
+        zh = f"已写出合并方案：{len(data['clusters'])} 组字段，{len(data['ledgers'])} 个共享台账，{len(data['derived_reports'])} 张可计算的汇总表"
+        en = f"merge plan written: {len(data['clusters'])} clusters, {len(data['ledgers'])} shared ledgers, {len(data['derived_reports'])} calculable summaries"
+        err.print(Text(zh, en).render(_lang(), "\n") if _lang() == "both" else Text(zh, en).render(_lang()), markup=False)
+        err.print(f"→ {display_path(plan)}", markup=False)
+        return
+    assert apply is not None
+    try:
+        plan_data = yaml.safe_load(apply.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        _fail_usage(f"无法读取合并方案 {display_path(apply)}：{exc}", f"cannot read the merge plan {display_path(apply)}: {exc}")
+    if not isinstance(plan_data, dict):
+        plan_data = {}
+    outcome = merge.apply_plan(model, plan_data, display_path(apply))
+    if outcome.diagnostics:
+        _emit(outcome.diagnostics, fmt)
+        raise typer.Exit(EXIT_FINDINGS)
+    if outcome.changed:
+        # The edited project must compile before a single file is written.
+        check = merge.check_edited(model, outcome.files)
+        if not check.ok:
+            _emit(list(check.diagnostics), fmt)
+            err.print("合并后的规格无法编译，未改动任何文件 / the merged specs would not compile: nothing was changed", markup=False)
+            raise typer.Exit(EXIT_FINDINGS)
+        if not dry_run:
+            merge.write_files(model.root, outcome.files)
+    summary_counts = dict(outcome.counts)
+    if fmt is Format.json:
+        typer.echo(
+            json.dumps(
+                {"changed": sorted(outcome.files), "created": outcome.created, "counts": summary_counts, "dry_run": dry_run}, ensure_ascii=False, indent=2
+            )
+        )
+        return
+    if not outcome.changed:
+        err.print("方案已执行过，没有需要改动的内容 / the plan is already applied: nothing to change", markup=False)
+        return
+    verb = ("将改动", "would change") if dry_run else ("已改动", "changed")
+    err.print(
+        f"{verb[0]} {len(outcome.files)} 个文件 / {verb[1]} {len(outcome.files)} files: " + ", ".join(f"{k}={v}" for k, v in sorted(summary_counts.items())),
+        markup=False,
+    )
+    for rel in sorted(outcome.files):
+        err.print(f"  {'+' if rel in outcome.created else '~'} {rel}", markup=False)
+
+
+def _emit(diags: list[Diagnostic], fmt: Format) -> None:
+    if fmt is Format.json:
+        typer.echo(diagnostics_json(diags, ok=False))
+    else:
+        render_text(diags, console(), _lang())
 
 
 @app.command("schema")
@@ -240,9 +343,7 @@ def schema_cmd(
 
 @app.command("rule")
 def rule_cmd(
-    code: Annotated[
-        str | None, typer.Argument(help="规则代码或名称，如 YBT020 / rule code or name, e.g. YBT020", show_default=False)
-    ] = None,
+    code: Annotated[str | None, typer.Argument(help="规则代码或名称，如 YBT020 / rule code or name, e.g. YBT020", show_default=False)] = None,
     list_all: Annotated[bool, typer.Option("--list", help="列出全部规则 / list every rule")] = False,
     fmt: FormatOpt = Format.text,
 ) -> None:

@@ -52,6 +52,22 @@ def uid(kind: str, namespace: str, ident: str) -> str:
     return f"{kind}.{namespace}.{ident}"
 
 
+SHARED = "shared"
+
+
+def ref_candidates(kind: str, ref: str, from_ns: str, uses: tuple[str, ...] | list[str], library: str | None = None) -> list[str]:
+    """Unique ids a reference may mean, in lookup order; the first that exists wins.
+
+    ``ns.id`` names its namespace. A bare ``id`` is looked up in the referring namespace, then
+    ``shared``, then each library in ``uses``; inside a library only in the library itself.
+    """
+    if "." in ref:
+        ns, ident = ref.split(".", 1)
+        return [uid(kind, ns, ident)]
+    scopes = [library] if library is not None else list(dict.fromkeys([from_ns, SHARED, *uses]))
+    return [uid(kind, scope, ref) for scope in scopes]
+
+
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -245,6 +261,7 @@ class Report(SpecObject):
     consumers: tuple[Consumer, ...] = ()
     legal_basis: tuple[str, ...] = ()
     deadline_days: int | None = None
+    expected_rows: int | None = None
     admission: Admission | None = None
     status: str = "active"
     description: str | None = None
@@ -297,6 +314,9 @@ class Policy:
     min_deadline_days: Mapping[str, int] = field(default_factory=_empty)
     minutes_per_entry: float = 0.5
     duplicate_threshold: float = 0.8
+    default_roster_rows: int = 20
+    ledger_update_share: float = 0.2
+    review_minutes: float = 10.0
     rules: Mapping[str, str] = field(default_factory=_empty)
     thresholds: Mapping[str, float] = field(default_factory=_empty)
 
@@ -352,6 +372,13 @@ class Project:
             "report": self.reports,
         }.get(kind)
         return table.get(unique_id) if table is not None else None
+
+    def lookup(self, kind: str, ref: str, from_ns: str) -> str | None:
+        """Resolve a reference written in namespace ``from_ns`` of this project (None if unknown)."""
+        for candidate in ref_candidates(kind, ref, from_ns, self.uses):
+            if self.get(candidate) is not None:
+                return candidate
+        return None
 
     def field_label(self, unique_id: str) -> str:
         f = self.fields.get(unique_id)

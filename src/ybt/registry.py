@@ -348,6 +348,24 @@ departments:
 """,
 )
 
+PLAN_REFUSED = _spec(
+    "YBT030",
+    "plan-refused",
+    "合并方案无法执行",
+    "merge plan refused",
+    """
+`ybt merge --apply` 拒绝了方案：它不是合并方案、属于别的项目、在生成后规格又改动过（过期），或者执行后的规格无法通过编译。
+任何文件都没有被修改。请重新生成并审阅方案。
+
+`ybt merge --apply` refused the plan: it is not a merge plan, it belongs to another project, the specs
+changed after it was made (stale), or the specs would not compile after it. No file was changed. Make
+the plan again and review it.
+
+Bad / 错误做法: edit a report after `ybt merge --plan plan.yaml`, then `--apply plan.yaml`.
+Good / 正确做法: `ybt merge PROJECT --plan plan.yaml`, review, then `--apply plan.yaml` right away.
+""",
+)
+
 MISPLACED_DOCUMENT = _spec(
     "YBT024",
     "misplaced-document",

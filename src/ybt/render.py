@@ -7,13 +7,14 @@ line with a caret under the column. User text is never interpreted as rich marku
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
+from ybt.analyze.burden import LEVEL_ZH, Burden
 from ybt.analyze.dupes import DupesResult
 from ybt.diagnostics import Diagnostic, Severity
 from ybt.load import file_lines
@@ -80,9 +81,7 @@ def summary(diags: Sequence[Diagnostic], lang: str = "both") -> str:
         zh, en = "没有发现问题", "no problems found"
     else:
         zh = f"{errors} 个错误，{warnings} 个警告" + (f"，{infos} 个提示" if infos else "")
-        en = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}" + (
-            f", {infos} info" if infos else ""
-        )
+        en = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}" + (f", {infos} info" if infos else "")
     return {"zh": zh, "en": en}.get(lang, f"{zh} / {en}")
 
 
@@ -165,13 +164,73 @@ def render_dupes(result: DupesResult, project: Project, out: Console, lang: str 
             )
     conflicts = result.frequency_conflicts
     out.print()
+    out.print(RichText(t(f"同一字段不同频次采集：{len(conflicts)} 个", f"Same field asked at different frequencies: {len(conflicts)}"), style="bold"))
+    for conflict in conflicts[:limit]:
+        parts = "；".join(f"{freq}: {len(reports)} 张" if lang != "en" else f"{freq}: {len(reports)}" for freq, reports in conflict.frequencies.items())
+        out.print(RichText(f"    {conflict.label} ({conflict.field.split('.', 1)[1]})  {parts}"))
+
+
+# --- burden ------------------------------------------------------------------------------------
+
+
+def render_burden(burden: Burden, out: Console, lang: str = "both", compared: Mapping[str, Any] | None = None, other: Burden | None = None) -> None:
+    def t(zh: str, en: str) -> str:
+        return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+
+    def table_for(b: Burden, level: str) -> Table:
+        table = Table(box=None, pad_edge=False)
+        for name in (t("部门", "dept"), t("报表种类", "kinds"), t("自动生成", "derived"), t("月均报表", "reports/mo"), t("年录入项", "entries/yr"),
+                     t("台账维护", "ledger/yr"), t("可预填", "prefill"), t("年工时", "hours/yr"), t("每表分钟", "min/report")):  # fmt: skip
+            table.add_column(name, justify="right" if table.columns else "left")
+        for r in [*(r for r in b.rows if r.level == level), b.levels[level]]:
+            d = r.to_dict()
+            table.add_row(
+                t("合计", "total") if r.department == "*" else r.department,
+                str(d["report_kinds"]),
+                str(d["derived_report_kinds"]),
+                f"{d['reports_per_month']:.1f}",
+                f"{d['entries_per_year']:,}",
+                f"{d['ledger_entries_per_year']:,}",
+                f"{d['prefillable_share']:.0%}",
+                f"{d['hours_per_year']:,.1f}",
+                f"{d['minutes_per_report']:.0f}",
+            )
+        return table
+
+    for level, total in burden.levels.items():
+        out.print(RichText(t(f"{LEVEL_ZH.get(level, level)}（每个单位，共 {total.units} 个）", f"{level} (per unit, {total.units} units)"), style="bold"))
+        out.print(table_for(burden, level))
+        out.print()
+    if compared is not None and other is not None:
+        out.print(RichText(t(f"对比：{other.source} → {burden.source}", f"compared: {other.source} → {burden.source}"), style="bold"))
+        cmp = Table(box=None, pad_edge=False)
+        for name in (
+            t("层级", "level"),
+            t("月均报表", "reports/month"),
+            t("年录入项", "entries/year"),
+            t("年工时", "hours/year"),
+            t("每表分钟", "minutes/report"),
+        ):
+            cmp.add_column(name, justify="right" if cmp.columns else "left")
+        for level, c in compared.items():
+            b, a = c["before"], c["after"]
+            cmp.add_row(
+                LEVEL_ZH.get(level, level) if lang != "en" else level,
+                f"{b['reports_per_month']:.1f} → {a['reports_per_month']:.1f}",
+                f"{b['entries_per_year'] + b['ledger_entries_per_year']:,} → {a['entries_per_year'] + a['ledger_entries_per_year']:,}",
+                f"{b['hours_per_year']:,.1f} → {a['hours_per_year']:,.1f}",
+                f"{b['minutes_per_report']:.0f} → {a['minutes_per_report']:.0f}",
+            )
+        out.print(cmp)
+    a = burden.assumptions
     out.print(
         RichText(
-            t(f"同一字段不同频次采集：{len(conflicts)} 个", f"Same field asked at different frequencies: {len(conflicts)}"), style="bold"
+            t(
+                f"假设：每项录入 {a['minutes_per_entry']} 分钟，自动生成的报表审核 {a['review_minutes']} 分钟，"
+                f"花名册缺省 {a['default_roster_rows']} 行，台账每年更新 {a['ledger_update_share']:.0%}（见 ybt.yaml policy）",
+                f"assumptions: {a['minutes_per_entry']} min per entry, {a['review_minutes']} min to review a derived report, "
+                f"{a['default_roster_rows']} roster rows, {a['ledger_update_share']:.0%} of ledger values updated a year (ybt.yaml policy)",
+            ),
+            style="dim",
         )
     )
-    for conflict in conflicts[:limit]:
-        parts = "；".join(
-            f"{freq}: {len(reports)} 张" if lang != "en" else f"{freq}: {len(reports)}" for freq, reports in conflict.frequencies.items()
-        )
-        out.print(RichText(f"    {conflict.label} ({conflict.field.split('.', 1)[1]})  {parts}"))

@@ -23,6 +23,7 @@ from ybt._resources import library_names
 from ybt.diagnostics import Diagnostics, Related, Text
 from ybt.load import Document, LoadedProject, PathKey
 from ybt.model import (
+    SHARED,
     Admission,
     Codelist,
     CodeValue,
@@ -44,11 +45,11 @@ from ybt.model import (
     Quota,
     Report,
     Source,
+    ref_candidates,
     uid,
 )
 from ybt.validate import Checked, ValidatedSet, column_id
 
-SHARED = "shared"
 _KIND_ZH = {"field": "字段", "codelist": "代码表", "entity": "对象", "ledger": "台账", "report": "报表", "department": "部门"}
 
 T = TypeVar("T")
@@ -88,23 +89,12 @@ class _Resolver:
 
     # --- references -------------------------------------------------------------------------
 
-    def _scopes(self, from_ns: str, library: str | None) -> list[str]:
-        if library is not None:
-            return [library]
-        return list(dict.fromkeys([from_ns, SHARED, *self.uses]))
-
     def ref(self, kind: Kind, value: Any, doc: Document, path: PathKey, from_ns: str, library: str | None) -> str | None:
         """Resolve one reference; report it when it does not resolve. Returns the unique id."""
         if not isinstance(value, str):
             return None
-        if "." in value:
-            ns, ident = value.split(".", 1)
-            scopes = [ns]
-        else:
-            ns, ident = "", value
-            scopes = self._scopes(from_ns, library)
-        for scope in scopes:
-            unique = uid(kind, scope, ident)
+        ns, ident = value.split(".", 1) if "." in value else ("", value)
+        for unique in ref_candidates(kind, value, from_ns, self.uses, library):
             entry = self.index.entries.get(unique)
             if entry is None:
                 continue
@@ -123,9 +113,7 @@ class _Resolver:
         self._unknown(kind, value, ident, ns, doc, path, from_ns, library)
         return None
 
-    def _unknown(
-        self, kind: Kind, value: str, ident: str, ns: str, doc: Document, path: PathKey, from_ns: str, library: str | None
-    ) -> None:
+    def _unknown(self, kind: Kind, value: str, ident: str, ns: str, doc: Document, path: PathKey, from_ns: str, library: str | None) -> None:
         candidates = self.index.qualified(kind)
         if library is not None:
             candidates = [c for c in candidates if c.startswith(f"{library}.")]
@@ -154,7 +142,7 @@ class _Resolver:
             hints_zh.append(f"没有名为 “{ns}” 的命名空间")
             hints_en.append(f"there is no namespace '{ns}'")
         if not hints_zh:
-            scopes = [ns] if ns else self._scopes(from_ns, library)
+            scopes = [c.split(".")[1] for c in ref_candidates(kind, value, from_ns, self.uses, library)]
             hints_zh.append(f"在 {'、'.join(scopes)} 中都没有找到；先声明该{_KIND_ZH[kind]}，或写成 命名空间.标识")
             hints_en.append(f"not found in {', '.join(scopes)}; declare the {kind} first or write namespace.id")
         if self.loaded.broken_files:
@@ -191,8 +179,7 @@ class _Resolver:
             Text(f"找不到部门 “{value}”", f"unknown department '{value}'"),
             doc.loc(path),
             Text(
-                (f"是否想写：{'、'.join(close)}？" if close else f"ybt.yaml 中的部门：{listing}")
-                + "；新部门请先在 ybt.yaml 的 departments 中登记",
+                (f"是否想写：{'、'.join(close)}？" if close else f"ybt.yaml 中的部门：{listing}") + "；新部门请先在 ybt.yaml 的 departments 中登记",
                 (f"did you mean {', '.join(close)}? " if close else f"departments in ybt.yaml: {', '.join(self.departments)}. ")
                 + "Register new departments under departments: in ybt.yaml",
             ),
@@ -248,9 +235,7 @@ class _Resolver:
                 return None  # duplicate codes are reported by validate
             kids: list[str] = []
             level = node.get("level")
-            out[code] = OrgUnit(
-                f"org.{code}", code, node["name"], cast(Level, level if isinstance(level, str) else "district"), parent, (), path
-            )
+            out[code] = OrgUnit(f"org.{code}", code, node["name"], cast(Level, level if isinstance(level, str) else "district"), parent, (), path)
             for i, child in enumerate(node.get("children") or []):
                 got = walk(child, (*path, "children", i), code)
                 if got is not None:
@@ -280,6 +265,9 @@ class _Resolver:
             min_deadline_days=MappingProxyType(dict(raw.get("min_deadline_days") or {})),
             minutes_per_entry=float(raw.get("minutes_per_entry", defaults.minutes_per_entry)),
             duplicate_threshold=float(raw.get("duplicate_threshold", defaults.duplicate_threshold)),
+            default_roster_rows=int(raw.get("default_roster_rows", defaults.default_roster_rows)),
+            ledger_update_share=float(raw.get("ledger_update_share", defaults.ledger_update_share)),
+            review_minutes=float(raw.get("review_minutes", defaults.review_minutes)),
             rules=MappingProxyType(dict(raw.get("rules") or {})),
             thresholds=MappingProxyType({k: float(v) for k, v in (raw.get("thresholds") or {}).items()}),
         )
@@ -339,9 +327,7 @@ class _Resolver:
                 f"库 “{lib}” 中的对象必须在命名空间 “{lib}” 中，而不是 “{ns}”",
                 f"objects of library '{lib}' belong in namespace '{lib}', not '{ns}'",
             )
-            hint = Text(
-                "删去 namespace:，库中的对象默认属于库的命名空间", "drop namespace: — library objects default to the library's namespace"
-            )
+            hint = Text("删去 namespace:，库中的对象默认属于库的命名空间", "drop namespace: — library objects default to the library's namespace")
         elif ns == SHARED or ns in self.departments:
             return True
         elif ns in self.library_ids:
@@ -349,9 +335,7 @@ class _Resolver:
             hint = Text("用 namespace: shared（共享目录）或部门标识", "use namespace: shared (the shared catalog) or a department id")
         else:
             close = difflib.get_close_matches(ns, list(self.departments), n=1, cutoff=0.5)
-            message = Text(
-                f"命名空间 “{ns}” 既不是 shared 也不是已登记的部门", f"namespace '{ns}' is neither shared nor a registered department"
-            )
+            message = Text(f"命名空间 “{ns}” 既不是 shared 也不是已登记的部门", f"namespace '{ns}' is neither shared nor a registered department")
             hint = Text(
                 (f"是否想写 “{close[0]}”？" if close else "") + "把部门登记到 ybt.yaml 的 departments 中，或用 shared",
                 (f"did you mean '{close[0]}'? " if close else "") + "register the department in ybt.yaml or use shared",
@@ -384,9 +368,7 @@ class _Resolver:
         d = entry.checked.doc.data
         doc = entry.checked.doc
         values = tuple(
-            CodeValue(
-                v["code"], v["label"], tuple(v.get("aliases") or ()), v.get("description"), v.get("parent"), v.get("deprecated") is True
-            )
+            CodeValue(v["code"], v["label"], tuple(v.get("aliases") or ()), v.get("description"), v.get("parent"), v.get("deprecated") is True)
             for v in d["values"]
         )
         return Codelist(
@@ -495,9 +477,7 @@ class _Resolver:
             key = entities[entity].key if entity is not None and entity in entities else ()
         # Key fields are always required columns; key fields not listed are added in front.
         present = {f.field for f in fields}
-        fields = [LedgerField(k, None, True) for k in key if k not in present] + [
-            LedgerField(f.field, f.label, True) if f.field in key else f for f in fields
-        ]
+        fields = [LedgerField(k, None, True) for k in key if k not in present] + [LedgerField(f.field, f.label, True) if f.field in key else f for f in fields]
         return Ledger(
             **self._base(entry, unique),
             label=d["label"],
@@ -527,9 +507,7 @@ class _Resolver:
             out.append(Condition(f, cond["op"], tuple(value) if isinstance(value, list) else value))
         return tuple(out)
 
-    def _check_codes(
-        self, f: str, value: Any, doc: Document, path: PathKey, fields: Mapping[str, Field], codelists: Mapping[str, Codelist]
-    ) -> None:
+    def _check_codes(self, f: str, value: Any, doc: Document, path: PathKey, fields: Mapping[str, Field], codelists: Mapping[str, Codelist]) -> None:
         fld = fields.get(f)
         if fld is None or fld.type != "code" or fld.codelist is None or fld.codelist not in codelists:
             return
@@ -555,9 +533,7 @@ class _Resolver:
                 ),
             )
 
-    def report(
-        self, entry: _Entry, unique: str, fields: Mapping[str, Field], codelists: Mapping[str, Codelist], ledgers: Mapping[str, Ledger]
-    ) -> Report:
+    def report(self, entry: _Entry, unique: str, fields: Mapping[str, Field], codelists: Mapping[str, Codelist], ledgers: Mapping[str, Ledger]) -> Report:
         d = entry.checked.doc.data
         doc = entry.checked.doc
         ns = entry.namespace
@@ -625,6 +601,7 @@ class _Resolver:
             consumers=tuple(consumers),
             legal_basis=tuple([basis] if isinstance(basis, str) else basis or ()),
             deadline_days=d.get("deadline_days"),
+            expected_rows=d.get("expected_rows"),
             admission=admission,
             status=d.get("status", "active"),
             description=d.get("description"),

@@ -131,9 +131,7 @@ class _Reporter:
 
     def _v_required(self, e: ValidationError) -> None:
         # jsonschema raises one error per missing property, each carrying the whole list.
-        missing = [p for p in _listed(e.validator_value) if isinstance(e.instance, dict) and p not in e.instance and repr(p) in e.message][
-            :1
-        ]
+        missing = [p for p in _listed(e.validator_value) if isinstance(e.instance, dict) and p not in e.instance and repr(p) in e.message][:1]
         for prop in missing:
             sub = _prop_schema(_schema(e), prop, self.base)
             title = sub.get("title", "")
@@ -255,15 +253,11 @@ class _Reporter:
                 Text("检查括号是否成对、反斜杠是否写成 \\\\", "check brackets and escape backslashes"),
             )
         else:
-            self._emit(
-                e.absolute_path, Text(f"{got_zh} 格式不对（{e.validator_value}）", f"{got_en} is not a valid {e.validator_value}"), None
-            )
+            self._emit(e.absolute_path, Text(f"{got_zh} 格式不对（{e.validator_value}）", f"{got_en} is not a valid {e.validator_value}"), None)
 
     def _v_minLength(self, e: ValidationError) -> None:
         if e.validator_value == 1:
-            self._emit(
-                e.absolute_path, Text("不能为空", "must not be empty"), Text("填写内容，或删去这一项", "fill it in or delete the entry")
-            )
+            self._emit(e.absolute_path, Text("不能为空", "must not be empty"), Text("填写内容，或删去这一项", "fill it in or delete the entry"))
         else:
             self._emit(e.absolute_path, Text(f"至少要 {e.validator_value} 个字符", f"needs at least {e.validator_value} characters"), None)
 
@@ -353,9 +347,7 @@ def _dup(diags: Diagnostics, doc: Document, path: PathKey, first: PathKey, what_
     first_loc = doc.loc(first)
     diags.error(
         codes.DUPLICATE_ENTRY,
-        Text(
-            f"{what_zh} “{value}” 重复（第 {first_loc.line} 行已有）", f"duplicate {what_en} '{value}' (already on line {first_loc.line})"
-        ),
+        Text(f"{what_zh} “{value}” 重复（第 {first_loc.line} 行已有）", f"duplicate {what_en} '{value}' (already on line {first_loc.line})"),
         doc.loc(path),
         Text("每项只能出现一次，删除或改写其中一个", "each may appear once: delete or change one of them"),
         (Related(first_loc, Text("第一次出现", "first occurrence")),),
@@ -454,9 +446,7 @@ def _check_project(doc: Document, diags: Diagnostics) -> None:
         _check_org(doc, diags, org, ("org",), None, codes_seen)
 
 
-def _check_org(
-    doc: Document, diags: Diagnostics, node: dict[str, Any], path: PathKey, parent_level: str | None, seen: dict[str, PathKey]
-) -> None:
+def _check_org(doc: Document, diags: Diagnostics, node: dict[str, Any], path: PathKey, parent_level: str | None, seen: dict[str, PathKey]) -> None:
     code = node.get("code")
     level = node.get("level")
     if isinstance(code, str):

@@ -269,11 +269,7 @@ def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
         shared = sorted(c.core for c in a.concepts & b.concepts)[0]
         out.append(Evidence("alias", Text(f"别名一致：{shared}", f"an alias matches: {shared}"), 0.45))
     elif fa.type == fb.type and fa.type in IDENTITY_TYPES:
-        out.append(
-            Evidence(
-                "identity-type", Text(f"同为标识类型 {fa.type}，同一角色只能有一个", f"both identify by {fa.type}; one role has one"), 0.5
-            )
-        )
+        out.append(Evidence("identity-type", Text(f"同为标识类型 {fa.type}，同一角色只能有一个", f"both identify by {fa.type}; one role has one"), 0.5))
     if fa.type == fb.type and fa.type in SEMANTIC_TYPES:
         out.append(Evidence("semantic-type", Text(f"语义类型相同：{fa.type}", f"same semantic type: {fa.type}"), 0.25))
     elif fa.type == fb.type:
@@ -401,8 +397,7 @@ def _why(p: Profile, usage: Counter[str]) -> Text:
         return Text(f"区共享目录中的字段，被 {used} 处使用", f"field of the district's shared catalog, used {used} times")
     return Text(
         f"没有标准字段可用；{f.namespace} 的字段使用最多（{used} 处）" + ("，且有填表规范" if f.filling_rule else ""),
-        f"no standard field exists; {f.namespace}'s field is used most ({used} times)"
-        + (" and has a filling rule" if f.filling_rule else ""),
+        f"no standard field exists; {f.namespace}'s field is used most ({used} times)" + (" and has a filling rule" if f.filling_rule else ""),
     )
 
 
@@ -500,9 +495,7 @@ def _signature_fields(sigs: Iterable[tuple[Any, ...]]) -> list[str]:
     return sorted({s[1] if s[0] == "f" else s[2] for s in sigs if (s[1] if s[0] == "f" else s[2])})
 
 
-def report_overlaps(
-    project: Project, canon: Mapping[str, str], min_jaccard: float = 0.3, min_containment: float = 0.6
-) -> list[ReportOverlap]:
+def report_overlaps(project: Project, canon: Mapping[str, str], min_jaccard: float = 0.3, min_containment: float = 0.6) -> list[ReportOverlap]:
     reports = [r for r in project.reports.values() if r.status != "retired"]
     sigs = {r.uid: report_signatures(r, canon) for r in reports}
     index: dict[tuple[Any, ...], list[str]] = defaultdict(list)
@@ -553,9 +546,7 @@ def frequency_conflicts(project: Project, canon: Mapping[str, str]) -> list[Freq
                 if target not in ORG_UNIT_FIELDS:
                     asked[target][r.frequency].add(r.uid)
     out = [
-        FrequencyConflict(f, project.field_label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())})
-        for f, freqs in asked.items()
-        if len(freqs) > 1
+        FrequencyConflict(f, project.field_label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())}) for f, freqs in asked.items() if len(freqs) > 1
     ]
     out.sort(key=lambda c: (-sum(len(v) for v in c.frequencies.values()), c.field))
     return out
