@@ -74,9 +74,7 @@ def test_manifest_lists_every_report_document_with_its_file(tmp_path: Path) -> N
                 declared.add((f"report.{doc['department']}.{doc['id']}", path.relative_to(root).as_posix()))
             if isinstance(doc, dict) and doc.get("kind") == "field":
                 declared.add((f"field.{doc.get('namespace', 'shared')}.{doc['id']}", path.relative_to(root).as_posix()))
-    listed = {(u, r["file"]) for u, r in manifest["reports"].items()} | {
-        (u, f["file"]) for u, f in manifest["fields"].items() if f["library"] is None
-    }
+    listed = {(u, r["file"]) for u, r in manifest["reports"].items()} | {(u, f["file"]) for u, f in manifest["fields"].items() if f["library"] is None}
     assert declared == listed
     for uid in manifest["reports"]:
         assert manifest["parent_map"][uid], uid

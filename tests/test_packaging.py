@@ -41,9 +41,7 @@ def test_installed_wheel_compiles_an_example(wheel: Path, tmp_path: Path) -> Non
     py = env_dir / "bin" / "python"
     subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)], check=True, capture_output=True)
     # Run from an unrelated directory so nothing can come from the source checkout.
-    probe = subprocess.run(
-        [py, "-c", "import ybt._resources as r; print(r.specs_dir())"], capture_output=True, text=True, cwd=tmp_path, check=True
-    )
+    probe = subprocess.run([py, "-c", "import ybt._resources as r; print(r.specs_dir())"], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert str(env_dir) in probe.stdout
     run = subprocess.run([py, "-m", "ybt", "validate", str(EXAMPLES / "minimal")], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -11,10 +11,7 @@ Compiled = Callable[..., CompileResult]
 
 
 def report(columns: str, extra: str = "", dept: str = "mz", rid: str = "r") -> str:
-    return (
-        f"kind: report\nid: {rid}\ndepartment: {dept}\ntitle: 表\nform: roster\nfrequency: monthly\n"
-        f"fill_level: village\ncolumns:\n{columns}{extra}"
-    )
+    return f"kind: report\nid: {rid}\ndepartment: {dept}\ntitle: 表\nform: roster\nfrequency: monthly\nfill_level: village\ncolumns:\n{columns}{extra}"
 
 
 def test_unknown_field_reference_suggests_nearest(compiled: Compiled) -> None:
