@@ -263,8 +263,9 @@ def merge_cmd(
         text = merge.dump_plan(merge.build_plan(model, result, display_path(project)))
         atomic.write_text(plan, text)
         data = yaml.safe_load(text)
-        zh = f"已写出合并方案：{len(data['clusters'])} 组字段，{len(data['ledgers'])} 个共享台账，{len(data['derived_reports'])} 张可计算的汇总表"
-        en = f"merge plan written: {len(data['clusters'])} clusters, {len(data['ledgers'])} shared ledgers, {len(data['derived_reports'])} calculable summaries"
+        n_clusters, n_ledgers, n_views = len(data["clusters"]), len(data["ledgers"]), len(data["derived_reports"])
+        zh = f"已写出合并方案：{n_clusters} 组重复字段，{n_ledgers} 个共享台账，{n_views} 张报表改由台账生成"
+        en = f"merge plan written: {n_clusters} field clusters, {n_ledgers} shared ledgers, {n_views} reports become views"
         err.print(Text(zh, en).render(_lang(), "\n") if _lang() == "both" else Text(zh, en).render(_lang()), markup=False)
         err.print(f"→ {display_path(plan)}", markup=False)
         return

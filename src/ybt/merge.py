@@ -256,7 +256,7 @@ def _ledger_plan(
                 {
                     "id": ident,
                     "decision": "accept",
-                    "label": _ledger_label(reports, project.departments[steward].short or project.departments[steward].name, entity.label),
+                    "label": _ledger_label(reports, project.departments[steward].short or project.departments[steward].name, entity.label.split("（")[0]),
                     "entity": _qualified(entity_uid),
                     "steward": steward,
                     "file": f"{LEDGER_DIR}/{ident}.yaml",

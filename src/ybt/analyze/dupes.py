@@ -190,12 +190,14 @@ def _codelist_labels(project: Project, f: Field) -> frozenset[str]:
 
 def profile(project: Project, f: Field, synonyms: SynonymTable) -> Profile:
     explicit_role = f.role if f.role != "self" else None
-    primary = concept(f.label, synonyms, explicit_role)
-    role = primary.role
+    read = concept(f.label, synonyms, explicit_role)
+    role = read.role
+    # The declared unit counts as if it were written in the label: 承包面积 in 亩 is 承包面积（亩）.
+    unit = canonical_unit(f.unit) or read.unit
+    primary = Concept(role, read.core, unit, read.total)
     names = [concept(a, synonyms, role) for a in f.aliases]
     # An alias without a role word belongs to the field's role (户主姓名 aliased 姓名 is still the head's).
-    concepts = {primary, *(Concept(role, c.core, c.unit or primary.unit, c.total) for c in names)}
-    unit = canonical_unit(f.unit) or primary.unit
+    concepts = {primary, *(Concept(role, c.core, c.unit or unit, c.total) for c in names)}
     return Profile(
         uid=f.uid,
         field=f,
@@ -274,6 +276,8 @@ def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
         out.append(Evidence("semantic-type", Text(f"语义类型相同：{fa.type}", f"same semantic type: {fa.type}"), 0.25))
     elif fa.type == fb.type:
         out.append(Evidence("type", Text(f"数据类型相同：{fa.type}", f"same type: {fa.type}"), 0.1))
+    elif fa.base_type == fb.base_type:
+        out.append(Evidence("type-compatible", Text(f"数据类型兼容：{fa.type} / {fb.type}", f"compatible types: {fa.type} / {fb.type}"), 0.1))
     if fa.codelist and fa.codelist == fb.codelist:
         out.append(Evidence("codelist", Text(f"代码表相同：{fa.codelist}", f"same codelist: {fa.codelist}"), 0.15))
     elif a.codelist_labels and b.codelist_labels:
