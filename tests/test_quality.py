@@ -18,9 +18,9 @@ def _tool(name: str) -> list[str]:
 
 
 def test_ruff_is_clean() -> None:
-    run = subprocess.run([*_tool("ruff"), "check", "src", "tests"], cwd=REPO, capture_output=True, text=True)
+    run = subprocess.run([*_tool("ruff"), "check", "src", "tests", "benchmarks"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    fmt = subprocess.run([*_tool("ruff"), "format", "--check", "src", "tests"], cwd=REPO, capture_output=True, text=True)
+    fmt = subprocess.run([*_tool("ruff"), "format", "--check", "src", "tests", "benchmarks"], cwd=REPO, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 

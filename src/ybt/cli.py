@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterable
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -194,6 +195,91 @@ def _compiled_or_exit(project: Path, fmt: Format) -> Project:
     return result.project
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+
+
+@app.command("check")
+def check_cmd(
+    project: ProjectArg,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="输出格式 / output format")] = CheckFormat.text,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="只运行这些规则（代码、代码前缀、族或名称）/ run only these rules (code, prefix, family or name)")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="跳过这些规则 / skip these rules")] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="基线文件，缺省为 PROJECT/ybt-baseline.json / baseline file")] = None,
+    write_baseline: Annotated[
+        bool, typer.Option("--write-baseline", help="把当前全部问题记为基线（已有欠账）/ record every current finding as tolerated debt")
+    ] = False,
+    base: Annotated[
+        str | None, typer.Option("--base", help="只检查相对该 git 提交新增或改动的对象 / check only what is new or changed since this git revision")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="只检查相对旧 manifest.json 新增或改动的对象 / like --base, against an old manifest.json")
+    ] = None,
+    today: Annotated[str | None, typer.Option("--today", help="按此日期判断准入是否过期（YYYY-MM-DD）/ judge expiry as of this date")] = None,
+) -> None:
+    """表格准入检查：拒绝重复、未经审批或不合规的报表 / Admission checks that reject duplicate or unapproved reports."""
+    from ybt.check import engine, formats
+
+    as_of = date.today()
+    if today is not None:
+        try:
+            as_of = date.fromisoformat(today)
+        except ValueError:
+            _fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
+    if base is not None and state is not None:
+        _fail_usage("--base 与 --state 只能选一个", "give --base or --state, not both")
+    result = compile_project(project)
+    err = console(stderr=True)
+    if not result.ok or result.project is None:
+        out = formats.render(fmt.value, list(result.diagnostics), lang=_lang())
+        if out is not None:
+            sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        raise typer.Exit(EXIT_FINDINGS)
+    model = result.project
+    baseline_path = baseline if baseline is not None else project / engine.BASELINE_FILE
+    options = engine.CheckOptions(today=as_of, select=select or (), ignore=ignore or (), baseline=None if write_baseline else baseline_path)
+    removed: list[str] = []
+    if base is not None or state is not None:
+        if state is not None:
+            try:
+                old = json.loads(state.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                _fail_usage(f"无法读取 --state 的 manifest：{exc}", f"cannot read the --state manifest: {exc}")
+        else:
+            assert base is not None
+            err.print(f"编译 {base} 时的项目以比较 / compiling the project as of {base} to compare", markup=False)
+            old = engine.base_manifest_from_git(project, base)
+        options.changed, removed = engine.changes(model, old)
+    outcome = engine.check(model, options)
+    if write_baseline:
+        n = engine.write_baseline(baseline_path, outcome.findings)
+        err.print(f"已写出基线：{n} 项 / baseline written: {n} entries → {display_path(baseline_path)}", markup=False)
+        raise typer.Exit(EXIT_OK)
+    out = formats.render(fmt.value, outcome.findings, lang=_lang())
+    if out is not None:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    notes = []
+    if outcome.suppressed:
+        notes.append(f"行内忽略 {outcome.suppressed} 项 / {outcome.suppressed} suppressed inline")
+    if outcome.baselined:
+        notes.append(f"基线容忍 {outcome.baselined} 项 / {outcome.baselined} tolerated by the baseline")
+    if outcome.fixed:
+        notes.append(f"基线中 {outcome.fixed} 项已解决，可重写基线 / {outcome.fixed} baseline entries are fixed: rewrite the baseline")
+    if options.changed is not None:
+        notes.append(f"只检查了新增或改动的 {len(options.changed)} 个对象 / checked the {len(options.changed)} new or changed objects")
+    for uid in removed:
+        notes.append(f"已删除 / removed: {uid}")
+    for note in notes:
+        err.print(note, markup=False)
+    raise typer.Exit(EXIT_FINDINGS if outcome.errors else EXIT_OK)
+
+
 @app.command("dupes")
 def dupes_cmd(
     project: ProjectArg,
@@ -349,6 +435,8 @@ def rule_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """解释一个诊断代码 / Explain a diagnostic code."""
+    from ybt.check import rules as _rules  # noqa: F401  (registers the lint rules)
+
     if list_all or code is None:
         rules = registry.all_rules()
         if fmt is Format.json:
