@@ -471,6 +471,22 @@ def _rule_dict(r: registry.RuleInfo) -> dict[str, object]:
     }
 
 
+# The helpers command plug-ins (ybt.commands.*) use: they share exit codes, languages and errors.
+lang = _lang
+fail_usage = _fail_usage
+compiled_or_exit = _compiled_or_exit
+emit_diagnostics = _emit
+
+
+def _register_plugins() -> None:
+    from ybt.commands import register_all
+
+    register_all(app)
+
+
+_register_plugins()
+
+
 def main() -> None:
     """Entry point: run the app; turn any unexpected exception into exit 2 without a traceback."""
     try:
