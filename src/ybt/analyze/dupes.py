@@ -501,40 +501,56 @@ def _signature_fields(sigs: Iterable[tuple[Any, ...]]) -> list[str]:
 
 def report_overlaps(project: Project, canon: Mapping[str, str], min_jaccard: float = 0.3, min_containment: float = 0.6) -> list[ReportOverlap]:
     reports = [r for r in project.reports.values() if r.status != "retired"]
-    sigs = {r.uid: report_signatures(r, canon) for r in reports}
-    index: dict[tuple[Any, ...], list[str]] = defaultdict(list)
-    for uid, s in sigs.items():
+    uids = [r.uid for r in reports]
+    sigs = [report_signatures(r, canon) for r in reports]
+    ids: dict[tuple[Any, ...], int] = {}
+    encoded = [frozenset(ids.setdefault(sig, len(ids)) for sig in s) for s in sigs]
+    postings: list[list[int]] = [[] for _ in ids]
+    for i, s in enumerate(encoded):
         for sig in s:
-            index[sig].append(uid)
+            postings[sig].append(i)
+    # Signatures in most reports (所属村, or columns every form has) give no candidate pairs by
+    # themselves; they still count in the exact figures below.
     common_cap = max(50, len(reports) // 20)
-    counts: Counter[tuple[str, str]] = Counter()
-    for sig, posting in index.items():
-        if len(posting) > common_cap or (sig[0] == "f" and sig[1] in ORG_UNIT_FIELDS):
-            continue
-        for a, b in itertools.combinations(sorted(posting), 2):
-            counts[(a, b)] += 1
+    skipped = {sig for sig, key in ((ids[k], k) for k in ids) if len(postings[sig]) > common_cap or (key[0] == "f" and key[1] in ORG_UNIT_FIELDS)}
+    n_skipped = [len(s & skipped) for s in encoded]
     out: list[ReportOverlap] = []
-    for (a, b), _n in counts.items():
-        sa, sb = sigs[a], sigs[b]
-        shared = sa & sb
-        jac = len(shared) / len(sa | sb)
-        ca, cb = len(shared) / len(sa), len(shared) / len(sb)
-        if jac < min_jaccard and max(ca, cb) < min_containment:
-            continue
-        if cb > ca or (cb == ca and len(sb) < len(sa)):
-            a, b, ca, cb = b, a, cb, ca
-        ra, rb = project.reports[a], project.reports[b]
-        out.append(
-            ReportOverlap(
-                a=a,
-                b=b,
-                shared_fields=tuple(_signature_fields(shared)),
-                jaccard=round(jac, 3),
-                containment=round(ca, 3),
-                a_within_b=ca == 1.0,
-                frequencies=(ra.frequency, rb.frequency),
+    for i, si in enumerate(encoded):
+        shared_rare: dict[int, int] = {}
+        for sig in si:
+            if sig in skipped:
+                continue
+            for j in postings[sig]:
+                if j > i:
+                    shared_rare[j] = shared_rare.get(j, 0) + 1
+        for j, rare in shared_rare.items():
+            sj = encoded[j]
+            # An upper bound on the overlap decides most pairs without building sets.
+            bound = rare + min(n_skipped[i], n_skipped[j])
+            small, large = min(len(si), len(sj)), max(len(si), len(sj))
+            if bound < min_containment * small and bound < min_jaccard * (small + large - bound):
+                continue
+            shared = si & sj
+            jac = len(shared) / len(si | sj)
+            ca, cb = len(shared) / len(si), len(shared) / len(sj)
+            if jac < min_jaccard and max(ca, cb) < min_containment:
+                continue
+            a, b = uids[i], uids[j]
+            if cb > ca or (cb == ca and len(sj) < len(si)):
+                a, b, ca, cb = b, a, cb, ca
+            ra, rb = project.reports[a], project.reports[b]
+            shared_sigs = [k for k in sigs[i] if ids[k] in shared]
+            out.append(
+                ReportOverlap(
+                    a=a,
+                    b=b,
+                    shared_fields=tuple(_signature_fields(shared_sigs)),
+                    jaccard=round(jac, 3),
+                    containment=round(ca, 3),
+                    a_within_b=ca == 1.0,
+                    frequencies=(ra.frequency, rb.frequency),
+                )
             )
-        )
     out.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
     return out
 
