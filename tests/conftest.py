@@ -41,6 +41,11 @@ policy:
 """
 
 
+def report_yaml(columns: str, extra: str = "", *, dept: str = "mz", rid: str = "r", form: str = "roster", frequency: str = "monthly") -> str:
+    """A small report document; ``columns`` are block-list lines starting on line 9."""
+    return f"kind: report\nid: {rid}\ndepartment: {dept}\ntitle: 表\nform: {form}\nfrequency: {frequency}\nfill_level: village\ncolumns:\n{columns}{extra}"
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         path = root / rel

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import PROJECT_YAML, at, codes, only
+from conftest import PROJECT_YAML, at, codes, only, report_yaml
 from ybt.pipeline import CompileResult
 
 Compiled = Callable[..., CompileResult]
 
 
 def report(columns: str, extra: str = "", dept: str = "mz", rid: str = "r") -> str:
-    return f"kind: report\nid: {rid}\ndepartment: {dept}\ntitle: 表\nform: roster\nfrequency: monthly\nfill_level: village\ncolumns:\n{columns}{extra}"
+    return report_yaml(columns, extra, dept=dept, rid=rid)
 
 
 def test_unknown_field_reference_suggests_nearest(compiled: Compiled) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import PROJECT_YAML, at, codes, only
+from conftest import PROJECT_YAML, at, codes, only, report_yaml
 from ybt.pipeline import CompileResult
 
 Compiled = Callable[..., CompileResult]
@@ -56,17 +56,7 @@ def test_unquoted_code_gets_the_quoting_hint(compiled: Compiled) -> None:
 
 
 def test_enum_accepts_chinese_meaning_as_a_hint(compiled: Compiled) -> None:
-    report = """\
-    kind: report
-    id: r
-    department: mz
-    title: 表
-    form: roster
-    frequency: 月报
-    fill_level: village
-    columns: [{field: std.name}]
-    """
-    r = compiled({"r.yaml": report})
+    r = compiled({"r.yaml": report_yaml("  - {field: std.name}\n", frequency="月报")})
     d = only(r.diagnostics, "YBT011")
     assert at(d) == (6, 12)
     assert d.hint is not None and "monthly" in d.hint.zh
@@ -86,18 +76,8 @@ def test_id_pattern_has_a_readable_message(compiled: Compiled) -> None:
 
 
 def test_invalid_calendar_date(compiled: Compiled) -> None:
-    report = """\
-    kind: report
-    id: r
-    department: mz
-    title: 表
-    form: roster
-    frequency: monthly
-    fill_level: village
-    columns: [{field: std.name}]
-    admission: {status: admitted, record: A-1, approved_by: jcjf, approved_on: 2024-02-30}
-    """
-    r = compiled({"r.yaml": report})
+    extra = "admission: {status: admitted, record: A-1, approved_by: jcjf, approved_on: 2024-02-30}\n"
+    r = compiled({"r.yaml": report_yaml("  - {field: std.name}\n", extra)})
     d = only(r.diagnostics, "YBT011")
     assert "valid date" in d.message.en
 
@@ -115,38 +95,16 @@ def test_conditional_requirements_of_fields(compiled: Compiled, doc: str, needle
 
 
 def test_admitted_report_needs_record_approver_and_date(compiled: Compiled) -> None:
-    report = """\
-    kind: report
-    id: r
-    department: mz
-    title: 表
-    form: roster
-    frequency: monthly
-    fill_level: village
-    columns: [{field: std.name}]
-    admission:
-      status: admitted
-    """
-    r = compiled({"r.yaml": report})
+    r = compiled({"r.yaml": report_yaml("  - {field: std.name}\n", "admission:\n  status: admitted\n")})
     missing = sorted(d.message.en.split("'")[1] for d in r.diagnostics if d.code == "YBT011")
     assert missing == ["approved_by", "approved_on", "record"]
-    assert all(at(d) == (9, 1) for d in r.diagnostics)
+    assert all(at(d) == (10, 1) for d in r.diagnostics)
 
 
 def test_column_needs_a_field_unless_it_is_a_count_with_id_and_label(compiled: Compiled) -> None:
-    base = """\
-    kind: report
-    id: r
-    department: mz
-    title: 表
-    form: summary
-    frequency: quarterly
-    fill_level: village
-    columns:
-    """
-    ok = compiled({"r.yaml": base + "  - {id: households, label: 户数, aggregate: count}\n"})
+    ok = compiled({"r.yaml": report_yaml("  - {id: households, label: 户数, aggregate: count}\n", form="summary", frequency="quarterly")})
     assert ok.ok, [d.message.en for d in ok.diagnostics]
-    bad = compiled({"r.yaml": base + "  - {label: 户数, aggregate: sum}\n"})
+    bad = compiled({"r.yaml": report_yaml("  - {label: 户数, aggregate: sum}\n", form="summary", frequency="quarterly")})
     assert sorted(d.message.en for d in bad.diagnostics if d.code == "YBT011") == [
         "missing required property 'field' in 'columns[0]'",
         "missing required property 'id' in 'columns[0]'",
@@ -163,20 +121,9 @@ def test_column_needs_a_field_unless_it_is_a_count_with_id_and_label(compiled: C
     ],
 )
 def test_condition_shapes(compiled: Compiled, cond: str, needle: str) -> None:
-    report = f"""\
-kind: report
-id: r
-department: mz
-title: 表
-form: roster
-frequency: monthly
-fill_level: village
-columns: [{{field: std.name}}]
-where: [{cond}]
-"""
-    r = compiled({"r.yaml": report})
+    r = compiled({"r.yaml": report_yaml("  - {field: std.name}\n", f"where: [{cond}]\n")})
     assert any(needle in d.message.en for d in r.diagnostics), [d.message.en for d in r.diagnostics]
-    assert all(d.location and d.location.line == 9 for d in r.diagnostics)
+    assert all(d.location and d.location.line == 10 for d in r.diagnostics)
 
 
 def test_duplicate_code_in_codelist(compiled: Compiled) -> None:
@@ -194,19 +141,7 @@ def test_unknown_parent_code_in_codelist(compiled: Compiled) -> None:
 
 
 def test_same_field_twice_in_a_report_needs_an_id(compiled: Compiled) -> None:
-    report = """\
-    kind: report
-    id: r
-    department: mz
-    title: 表
-    form: roster
-    frequency: monthly
-    fill_level: village
-    columns:
-      - {field: std.phone}
-      - {field: std.phone, label: 备用电话}
-    """
-    d = only(compiled({"r.yaml": report}).diagnostics, "YBT012")
+    d = only(compiled({"r.yaml": report_yaml("  - {field: std.phone}\n  - {field: std.phone, label: 备用电话}\n")}).diagnostics, "YBT012")
     assert at(d) == (10, 13)
 
 
