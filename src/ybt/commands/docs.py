@@ -1,0 +1,69 @@
+"""``ybt docs``: render the static catalog and report portal of a spec project."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ybt import atomic
+from ybt.analyze import burden
+from ybt.cli import EXIT_OK, Format, ProjectArg, compiled_or_exit, fail_usage, lang
+from ybt.emit.manifest import build_manifest
+from ybt.load import display_path
+from ybt.render import console
+
+
+def docs_cmd(
+    project: ProjectArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="输出目录，缺省为 PROJECT/target/docs / output directory (default PROJECT/target/docs)")
+    ] = None,
+    single_file: Annotated[
+        bool, typer.Option("--single-file", help="只写一个自包含的 index.html（页内跳转）/ write one self-contained index.html (hash routing)")
+    ] = False,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option("--compare", help="负担图与另一项目或 manifest.json 对比（改革前）/ compare the burden with another project or manifest.json"),
+    ] = None,
+    today: Annotated[str | None, typer.Option("--today", help="按此日期判断准入是否过期（YYYY-MM-DD）/ judge expiry as of this date")] = None,
+) -> None:
+    """生成字段目录与报表门户（静态网页，离线可用）/ Build the static field catalog and report portal (works offline, from file://)."""
+    from ybt.portal import PortalOptions, build_site
+
+    as_of = date.today()
+    if today is not None:
+        try:
+            as_of = date.fromisoformat(today)
+        except ValueError:
+            fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
+    model = compiled_or_exit(project, Format.text)
+    before: burden.Burden | None = None
+    if compare_with is not None:
+        if compare_with.is_file():
+            try:
+                before = burden.measure(json.loads(compare_with.read_text(encoding="utf-8")), display_path(compare_with))
+            except (OSError, ValueError, KeyError) as exc:
+                fail_usage(
+                    f"无法读取对比用的 manifest：{display_path(compare_with)}（{exc}）",
+                    f"cannot read the manifest to compare with: {display_path(compare_with)} ({exc})",
+                )
+        else:
+            before = burden.measure(build_manifest(compiled_or_exit(compare_with, Format.text)), display_path(compare_with))
+    files, stats = build_site(model, PortalOptions(single_file=single_file, compare=before, today=as_of))
+    out_dir = out if out is not None else project / "target" / "docs"
+    atomic.write_tree(out_dir, files)
+    err = console(stderr=True)
+    size = f"{stats.bytes / 1024 / 1024:.1f} MB"
+    zh = f"已生成门户：{stats.pages} 页，{len(files)} 个文件，{size}，用时 {stats.seconds:.1f} 秒"
+    en = f"portal written: {stats.pages} pages, {len(files)} files, {size}, {stats.seconds:.1f} s"
+    err.print(zh if lang() == "zh" else en if lang() == "en" else f"{zh}\n{en}", markup=False)
+    err.print(f"→ {display_path(out_dir / 'index.html')}", markup=False)
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("docs")(docs_cmd)
