@@ -1,79 +1,19 @@
-"""The duplicate analysis on real public WHO/DHIS2 metadata, through a small test adapter.
+"""The duplicate analysis on real public WHO/DHIS2 metadata, imported with `ybt import dhis2`.
 
 Each DHIS2 package stands for one department: its data elements become that department's fields and
-its data sets become summary reports. (The real importer is `ybt import dhis2`; this adapter keeps
-only what the analysis needs.)
+its data sets become summary reports (see :mod:`ybt.importers.dhis2`).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
-
 from ybt.analyze.dupes import DupesResult, find_duplicates
+from ybt.importers import ImportFailure
+from ybt.importers.dhis2 import import_packages
 from ybt.pipeline import compile_project
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "who-dhis2"
-PERIODS = {"Weekly": "weekly", "Monthly": "monthly", "Quarterly": "quarterly", "SixMonthly": "semiannual", "Yearly": "annual"}
-TYPES = {"NUMBER": "decimal", "INTEGER": "integer", "INTEGER_POSITIVE": "integer", "INTEGER_ZERO_OR_POSITIVE": "integer", "PERCENTAGE": "decimal"}
-
-
-def _ident(text: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "x"
-    base = base if base[0].isalpha() else f"d_{base}"
-    base = base[:55]
-    ident, n = base, 2
-    while ident in taken:
-        ident, n = f"{base}_{n}", n + 1
-    taken.add(ident)
-    return ident
-
-
-def adapt(packages: list[Path], root: Path) -> None:
-    departments = []
-    for path in packages:
-        dept = _ident(path.stem.split("_")[0], set())
-        departments.append({"id": dept, "name": path.stem})
-        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        taken: set[str] = set()
-        ids: dict[str, str] = {}
-        fields = []
-        for de in meta.get("dataElements", []):
-            ident = _ident(de.get("code") or de["id"], taken)
-            ids[de["id"]] = ident
-            fields.append({"kind": "field", "id": ident, "namespace": dept, "label": de["name"], "type": TYPES.get(de.get("valueType"), "string")})
-        reports = []
-        report_ids: set[str] = set()
-        for ds in meta.get("dataSets", []):
-            cols = [{"field": ids[e["dataElement"]["id"]]} for e in ds.get("dataSetElements", []) if e["dataElement"]["id"] in ids]
-            if not cols:
-                continue
-            reports.append(
-                {
-                    "kind": "report",
-                    "id": _ident(ds.get("code") or ds["name"], report_ids),
-                    "department": dept,
-                    "title": ds["name"],
-                    "form": "summary",
-                    "frequency": PERIODS.get(ds.get("periodType"), "adhoc"),
-                    "fill_level": "town",
-                    "columns": cols,
-                }
-            )
-        (root / f"{dept}.yaml").write_text(yaml.safe_dump_all(fields + reports, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    project = {
-        "kind": "project",
-        "id": "who",
-        "name": "WHO DHIS2 packages",
-        "org": {"code": "100000", "name": "District", "level": "district"},
-        "departments": departments,
-    }
-    (root / "ybt.yaml").write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +21,9 @@ def who(tmp_path_factory: pytest.TempPathFactory) -> DupesResult:
     if not CORPUS.is_dir():
         pytest.skip(f"the WHO/DHIS2 corpus is not at {CORPUS}")
     root = tmp_path_factory.mktemp("who")
-    adapt(sorted(CORPUS.glob("*.json")), root)
+    failures: list[ImportFailure] = []
+    import_packages(sorted(CORPUS.glob("*.json")), root, failures)
+    assert not failures
     result = compile_project(root)
     assert result.ok, [(str(d.location), d.message.en) for d in result.diagnostics[:5]]
     assert result.project is not None and len(result.project.fields) >= 1282
