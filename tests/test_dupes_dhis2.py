@@ -7,7 +7,9 @@ its data sets become summary reports (see :mod:`ybt.importers.dhis2`).
 from __future__ import annotations
 
 from pathlib import Path
+
 import pytest
+
 from ybt.analyze.dupes import DupesResult, find_duplicates
 from ybt.importers import ImportFailure
 from ybt.importers.dhis2 import import_packages

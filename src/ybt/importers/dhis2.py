@@ -2,14 +2,18 @@
 
 Mapping, one package = one department (its namespace is the file name's first word: ``TB_AGG.json`` → ``tb``):
 
-| DHIS2 | spec |
-|---|---|
-| data element | field (``valueType`` → ``type``; with an option set, ``type: code``); uid, code, form name, aggregation type in ``meta.dhis2`` |
-| option set | codelist (option code → code, option name → label) |
-| category combo | **not** one field per category option combo: each category becomes a codelist, and the data element's ``meta.disaggregation`` lists them (the combo's name and its codelists). The field is the element's total; the breakdown is documented, not multiplied |
-| data set | summary report (``form: summary``, ``periodType`` → ``frequency``, filled at ``town`` level as the reporting unit), one column per data element |
-| validation rule | the spec language has no rule kind yet: kept in the report's ``meta.validation_rules`` (expressions with ``#{uid}`` rewritten to field references), on every data set holding all the elements the rule uses |
-| indicator | a derived field: ``source: {derived: "<numerator> / <denominator> × factor"}`` with field references, the raw expressions in ``meta.dhis2`` |
+- data element → field: ``valueType`` → ``type`` (with an option set, ``type: code``); uid, code, form name and
+  aggregation type in ``meta.dhis2``.
+- option set → codelist (option code → code, option name → label).
+- category combo → **not** one field per category option combo: each category becomes a codelist and the data
+  element's ``meta.disaggregation`` names the combo and lists those codelists. The field is the element's total;
+  the breakdown is documented, not multiplied.
+- data set → summary report (``form: summary``, ``periodType`` → ``frequency``, filled at ``town`` level as the
+  reporting unit), one column per data element.
+- validation rule → the spec language has no rule kind yet: kept in the report's ``meta.validation_rules``
+  (``#{uid}`` rewritten to field references), on every data set holding all the elements the rule uses.
+- indicator → a derived field, ``source: {derived: "(<numerator>) / (<denominator>) × factor"}`` with field
+  references; the raw expressions stay in ``meta.dhis2``.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ class _Package:
         self.dept = dept
         self.data = data
         self.by_id: dict[str, dict[str, Any]] = {}
-        for key, items in data.items():
+        for items in data.values():
             if isinstance(items, list):
                 for item in items:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
