@@ -204,7 +204,7 @@ def _package_docs(pkg: _Package) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 continue
             if cat_id not in categories:
                 values = []
-                codes: set[str] = set()
+                codes = set()
                 for ref in cat.get("categoryOptions") or []:
                     opt = pkg.by_id.get(ref.get("id", "")) if isinstance(ref, dict) else None
                     if opt is None:

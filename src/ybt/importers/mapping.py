@@ -321,7 +321,7 @@ def _value_evidence(
         pa, pb = profiles[a], profiles[b]
         if not compatible(pa, pb):
             continue
-        note = {
+        note: dict[str, Any] = {
             "kind": "values",
             "weight": 0.4,
             "zh": f"取值重合：{n} 个相同的值（{share:.0%}）见于《{_form_name(cb)}》{cb.column.col} 列",
@@ -331,8 +331,8 @@ def _value_evidence(
         cb.column.evidence.append(
             {
                 **note,
-                "zh": note["zh"].replace(_form_name(cb), _form_name(ca)).replace(f"{cb.column.col} 列", f"{ca.column.col} 列"),
-                "en": note["en"].replace(_form_name(cb), _form_name(ca)).replace(f"column {cb.column.col}", f"column {ca.column.col}"),
+                "zh": f"取值重合：{n} 个相同的值（{share:.0%}）见于《{_form_name(ca)}》{ca.column.col} 列",
+                "en": f"the same values: {n} equal values ({share:.0%}) in {_form_name(ca)} column {ca.column.col}",
             }
         )
         if groups.find(a) == groups.find(b):
@@ -408,18 +408,17 @@ def _initials(text: str) -> str:
     """Pinyin initials of a Chinese label (身份证号 → sfzh), as district catalogs name fields."""
     try:
         from pypinyin import Style, lazy_pinyin
-    except ImportError:  # pragma: no cover - optional
-        lazy_pinyin = None
+    except ImportError:  # pragma: no cover - optional: without it, ids are f001, f002…
+        return ""
     out = []
     for ch in text:
         if ch.isascii():
             if ch.isalnum():
                 out.append(ch.lower())
             continue
-        if lazy_pinyin is not None:
-            py = lazy_pinyin(ch, style=Style.FIRST_LETTER)
-            if py and py[0].isascii() and py[0].isalpha():
-                out.append(py[0].lower())
+        py = lazy_pinyin(ch, style=Style.FIRST_LETTER)
+        if py and py[0].isascii() and py[0].isalpha():
+            out.append(py[0].lower())
     ident = re.sub(r"[^a-z0-9_]", "", "".join(out))
     return ident
 

@@ -469,8 +469,8 @@ def analyse_sheet(
     numbering: int | None = None
     first = end + 1
     if first < len(rows):
-        cells = [c for c in g.anchors(first) if span[0] <= c[0] <= span[1]]
-        if _is_numbering(cells):
+        numbering_cells = [c for c in g.anchors(first) if span[0] <= c[0] <= span[1]]
+        if _is_numbering(numbering_cells):
             numbering = first
             first += 1
     # Data rows, 合计 rows and footers.
@@ -484,8 +484,8 @@ def analyse_sheet(
     n = len(rows)
     while r < n:
         row = rows[r]
-        cells = [(c, cell_text(row[c])) for c in range(lo, min(hi + 1, len(row))) if row[c] is not None and row[c] != ""]
-        cells = [(c, t) for c, t in cells if t]
+        texts = [(c, cell_text(row[c])) for c in range(lo, min(hi + 1, len(row))) if row[c] is not None and row[c] != ""]
+        cells = [(c, t) for c, t in texts if t]
         if not cells:
             skipped_rows["blank"].append(r + 1)
             r += 1
@@ -508,9 +508,9 @@ def analyse_sheet(
         data_last = r
         count += 1
         for c, _t in cells:
-            col = by_index.get(c)
-            if col is not None:
-                col.values.add(row[c])
+            target = by_index.get(c)
+            if target is not None:
+                target.values.add(row[c])
         r += 1
     skipped_rows["blank"] = [b for b in skipped_rows["blank"] if data_first >= 0 and data_first + 1 < b < data_last + 1]
     for col in columns:
