@@ -485,21 +485,21 @@ def analyse_sheet(
     while r < n:
         row = rows[r]
         texts = [(c, cell_text(row[c])) for c in range(lo, min(hi + 1, len(row))) if row[c] is not None and row[c] != ""]
-        cells = [(c, t) for c, t in texts if t]
-        if not cells:
+        row_cells = [(c, t) for c, t in texts if t]
+        if not row_cells:
             skipped_rows["blank"].append(r + 1)
             r += 1
             continue
-        head = cells[0][1].replace(" ", "").replace("\u3000", "")
-        if _FOOTER_START.match(head) or any(_SIGNATURE.search(t) for _, t in cells):
-            footer.extend(t for _, t in cells)
+        head = row_cells[0][1].replace(" ", "").replace("\u3000", "")
+        if _FOOTER_START.match(head) or any(_SIGNATURE.search(t) for _, t in row_cells):
+            footer.extend(t for _, t in row_cells)
             for r2 in range(r + 1, min(n, r + 30)):
                 footer.extend(t for t in (cell_text(v) for v in rows[r2]) if t)
             break
-        if len(cells) == 1 and len(head) > 40 and count:
-            footer.append(cells[0][1])
+        if len(row_cells) == 1 and len(head) > 40 and count:
+            footer.append(row_cells[0][1])
             break
-        if any(_TOTAL.match(t.replace(" ", "").replace("\u3000", "")) for _, t in cells[:3]):
+        if any(_TOTAL.match(t.replace(" ", "").replace("\u3000", "")) for _, t in row_cells[:3]):
             skipped_rows["total"].append(r + 1)
             r += 1
             continue
@@ -507,7 +507,7 @@ def analyse_sheet(
             data_first = r
         data_last = r
         count += 1
-        for c, _t in cells:
+        for c, _t in row_cells:
             target = by_index.get(c)
             if target is not None:
                 target.values.add(row[c])
