@@ -47,6 +47,18 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(raw_schema(kind), registry=_registry(), format_checker=FormatChecker())
 
 
+@cache
+def fast_validator(kind: str) -> Any:
+    """A compiled validator (jsonschema-rs) of the bundled schema, for the common case of a valid
+    document; None when the package is unavailable. Invalid documents are re-checked by
+    :func:`validator`, whose errors carry what the messages need."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    return jsonschema_rs.Draft202012Validator(bundle(kind), validate_formats=True)
+
+
 def resolve_ref(ref: str, base: str) -> dict[str, Any]:
     """Follow a ``$ref`` written in the schema file ``base`` (used to find titles and enum labels)."""
     target, _, pointer = ref.partition("#")

@@ -332,9 +332,11 @@ class _Reporter:
 
 def validate_document(doc: Document, kind: str, diags: Diagnostics) -> None:
     """Check one document against the schema of ``kind`` and its single-document rules."""
-    reporter = _Reporter(doc, diags, schemas.schema_file(kind))
-    for error in sorted(schemas.validator(kind).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
-        reporter.report(error)
+    fast = schemas.fast_validator(kind)
+    if fast is None or not fast.is_valid(doc.data):
+        reporter = _Reporter(doc, diags, schemas.schema_file(kind))
+        for error in sorted(schemas.validator(kind).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
+            reporter.report(error)
     check = _DOCUMENT_RULES.get(kind)
     if check is not None:
         check(doc, diags)
