@@ -1,0 +1,114 @@
+"""ybt docs: the portal's pieces in Python (search initials, merged form headers, the built files)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import EXAMPLES
+from ybt.cli import app
+from ybt.model import Column
+from ybt.pipeline import compile_project
+from ybt.portal import PortalOptions, build_site
+from ybt.portal.form import header_rows
+from ybt.portal.search import initials
+from ybt.portal.site import Portal, page_file
+
+
+def test_pinyin_initials() -> None:
+    assert initials("身份证号") == "sfzh"
+    assert initials("公民身份号码") == "gmsfhm"
+    assert initials("重度残疾人") == "zdcjr"
+    assert initials("月保障金（元）") == "ybzjy"
+    assert initials("GB 11643") == "gb11643"
+
+
+def _col(label: str, *group: str) -> Column:
+    return Column(id=label, label=label, group=tuple(group))
+
+
+def test_header_merges_groups_and_stretches_ungrouped_columns() -> None:
+    cols = [_col("村"), _col("姓名", "户主"), _col("身份证号", "户主"), _col("姓名2", "成员", "基本"), _col("电话")]
+    rows = header_rows(cols)
+    assert len(rows) == 3
+    assert [(c.text, c.colspan, c.rowspan, c.leaf) for c in rows[0]] == [
+        ("村", 1, 3, True),
+        ("户主", 2, 1, False),
+        ("成员", 1, 1, False),
+        ("电话", 1, 3, True),
+    ]
+    assert [(c.text, c.rowspan) for c in rows[1]] == [("姓名", 2), ("身份证号", 2), ("基本", 1)]
+    assert [c.text for c in rows[2]] == ["姓名2"]
+    # every column is covered exactly once by a leaf
+    assert sum(c.leaf for row in rows for c in row) == len(cols)
+
+
+def test_header_does_not_merge_equal_groups_that_are_not_adjacent() -> None:
+    rows = header_rows([_col("a", "g"), _col("b"), _col("c", "g")])
+    assert [(c.text, c.colspan) for c in rows[0]] == [("g", 1), ("b", 1), ("g", 1)]
+
+
+@pytest.fixture(scope="module")
+def qingxi_single() -> tuple[str, int]:
+    model = compile_project(EXAMPLES / "qingxi").project
+    assert model is not None
+    files, stats = build_site(model, PortalOptions(single_file=True))
+    assert list(files) == ["index.html"]
+    return files["index.html"].decode("utf-8"), stats.pages
+
+
+def test_single_file_is_self_contained(qingxi_single: tuple[str, int]) -> None:
+    html, pages = qingxi_single
+    assert pages > 400
+    assert '<html lang="zh-CN"' in html
+    # Nothing is loaded from elsewhere: no external script, style, image, font or frame.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "an external reference"
+    assert "@import" not in html and "url(http" not in html
+    assert re.findall(r"https?://[^\s\"'<>]+", html) == ["http://www.w3.org/2000/svg"] * html.count("http://www.w3.org/2000/svg")
+    assert html.count('<template id="page:') == pages
+    for key in ("index", "fields", "field/std.resident_id", "report/mz.csdb_hmc", "analysis", "burden", "lineage", "findings"):
+        assert f'id="page:{key}"' in html
+    assert 'class="chart heatmap"' in html and "burden-village" in html and 'class="chart lineage"' in html
+
+
+def test_search_index_has_aliases_and_initials() -> None:
+    model = compile_project(EXAMPLES / "qingxi").project
+    assert model is not None
+    portal = Portal(model, PortalOptions())
+    rows = {r[8]: r for r in portal.search_index()}
+    rid = rows["field/std.resident_id"]
+    assert rid[2] == "公民身份号码" and "身份证" in rid[4]
+    assert "sfz" in rid[5] and "gmsfhm" in rid[5]
+    assert rid[0] == page_file("field/std.resident_id") == "field__std.resident_id.html"
+
+
+def test_report_pages_carry_their_findings() -> None:
+    model = compile_project(EXAMPLES / "qingxi").project
+    assert model is not None
+    portal = Portal(model, PortalOptions(single_file=True))
+    with_findings = [uid for uid in model.reports if portal.findings_by_object.get(uid)]
+    assert len(with_findings) > 10
+    assert all(f.url and f.url.startswith("#/src/") for f in portal.findings if f.diag.location and f.diag.location.line)
+
+
+def test_cli_writes_a_folder_of_pages(tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "site")])
+    assert run.exit_code == 0, run.output
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file() and (site / "assets" / "ybt.js").is_file() and (site / "assets" / "search-index.js").is_file()
+    assert (site / "fields.html").is_file() and any(site.glob("report__*.html"))
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert '<script src="assets/ybt.js">' in page and 'href="assets/ybt.css"' in page
+
+
+def test_cli_single_file_and_bad_compare(tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "one"), "--single-file"])
+    assert run.exit_code == 0, run.output
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["index.html"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "x"), "--compare", str(bad)])
+    assert run.exit_code == 2
