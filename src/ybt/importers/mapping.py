@@ -64,12 +64,13 @@ def label_type(label: str) -> str | None:
 
 def group_role(path: Iterable[str]) -> str | None:
     """The role a header group gives the columns below it (innermost group first)."""
-    prefixes = sorted(_GROUP_ROLES, key=len, reverse=True)
+    words = sorted(_GROUP_ROLES, key=len, reverse=True)
     for group in reversed(list(path)):
         text = normalize(group)
-        for prefix in prefixes:
-            if text.startswith(prefix):
-                return _GROUP_ROLES[prefix]
+        for word in words:
+            # 监护人 / 监护人信息 / 法定监护人 / 安全负责人: the role word starts the group or ends its name.
+            if text.startswith(word) or word in re.split(r"[(（的及和、]|信息|情况|基本", text)[0][-len(word) :]:
+                return _GROUP_ROLES[word]
     return None
 
 
@@ -140,6 +141,9 @@ def _candidates(forms: list[Form]) -> list[Candidate]:
     return out
 
 
+_IDENTITY_ENTITY = {"resident_id": "std.person", "uscc": "std.organisation"}
+
+
 def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | None) -> None:
     if catalog is not None:
         for src in catalog.rglob("*"):
@@ -161,11 +165,15 @@ def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | No
             "departments": [{"id": SCRATCH_NS, "name": "导入 import"}],
         }
     (root / "ybt.yaml").write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with_std = "std" in (project.get("uses") or [])
     docs = []
     for c in candidates:
         doc: dict[str, Any] = {"kind": "field", "namespace": SCRATCH_NS, "id": c.key, "label": c.label, "type": c.scratch_type}
         if c.role:
             doc["role"] = c.role
+        if with_std and c.scratch_type in _IDENTITY_ENTITY:
+            # Identity types are compared within their entity (dupes blocks on it), as the standard fields are.
+            doc["entity"] = _IDENTITY_ENTITY[c.scratch_type]
         docs.append(doc)
     target = root / f"{SCRATCH_NS}_fields" / "fields.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
