@@ -373,3 +373,11 @@ def test_changes_to_the_example_are_rejected(cli: Cli, example_copy: Callable[[s
     assert r.exit_code == 1, what
     hits = [f for f in json.loads(r.stdout)["findings"] if f["code"] == code and Path(f["location"]["file"]).resolve() == path.resolve()]
     assert hits and hits[0]["location"]["line"] == line_of(path, pattern), what
+
+
+def test_select_takes_comma_separated_codes_and_the_baseline_counts_only_selected_rules(cli: Cli, tmp_path: Path) -> None:
+    root = project(tmp_path, {**CASES["YBT109"][0], **CASES["YBT301"][0]})
+    assert cli("check", root, "--today", TODAY, "--write-baseline").exit_code == 0
+    assert {f["code"] for f in run_check(cli, root, "--select", "YBT109,YBT301", "--baseline", str(tmp_path / "none.json"))[1]} == {"YBT109", "YBT301"}
+    r = cli("check", root, "--today", TODAY, "--select", "YBT109")
+    assert r.exit_code == 0 and "fixed" not in r.stderr

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ybt import atomic
+from ybt import atomic, registry
 from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.emit.manifest import build_manifest
@@ -188,15 +188,25 @@ def write_baseline(path: Path, findings: Iterable[Diagnostic]) -> int:
     return len(entries)
 
 
+def _tokens(values: Sequence[str]) -> list[str]:
+    """--select/--ignore values, also comma-separated (--select YBT101,YBT2)."""
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def selected(info: RuleInfo, options: CheckOptions) -> bool:
+    select, ignore = _tokens(options.select), _tokens(options.ignore)
+    if select and not any(_matches(info, t) for t in select):
+        return False
+    return not any(_matches(info, t) for t in ignore)
+
+
 def run_rules(project: Project, options: CheckOptions) -> list[Diagnostic]:
     config = project.policy.rules
     ctx = Context(project, options.today)
     out: list[Diagnostic] = []
     for code in sorted(RULES):
         info, check = RULES[code]
-        if options.select and not any(_matches(info, t) for t in options.select):
-            continue
-        if any(_matches(info, t) for t in options.ignore):
+        if not selected(info, options):
             continue
         severity = effective_severity(info, config)
         if severity is None:
@@ -209,7 +219,7 @@ def run_rules(project: Project, options: CheckOptions) -> list[Diagnostic]:
 def check(project: Project, options: CheckOptions) -> CheckResult:
     findings = run_rules(project, options)
     findings, suppressed = _apply_suppressions(project, findings, project.policy.rules)
-    findings = [d for d in findings if not options.select or any(_matches(_info(d.code), t) for t in options.select)]
+    findings = [d for d in findings if _known_and_selected(d.code, options)]
     baselined = fixed = 0
     if options.baseline is not None and options.baseline.exists():
         budget = read_baseline(options.baseline)
@@ -221,7 +231,9 @@ def check(project: Project, options: CheckOptions) -> CheckResult:
                 baselined += 1
             else:
                 kept.append(d)
-        fixed = sum(budget.values())
+        # Entries of rules that did not run (--select/--ignore) or of objects not checked are not "fixed".
+        if options.changed is None:
+            fixed = sum(n for (code, _), n in budget.items() if _known_and_selected(code, options))
         findings = kept
     if options.changed is not None:
         files = {o.doc.file for o in project.objects() if o.uid in options.changed}
@@ -232,12 +244,10 @@ def check(project: Project, options: CheckOptions) -> CheckResult:
     return CheckResult(findings, suppressed, baselined, fixed)
 
 
-def _info(code: str) -> RuleInfo:
-    from ybt import registry
-
+def _known_and_selected(code: str, options: CheckOptions) -> bool:
+    """Whether findings of ``code`` belong in this run (a baseline may name codes of an older ybt)."""
     info = registry.get(code)
-    assert info is not None
-    return info
+    return info is not None and selected(info, options)
 
 
 # --- CI mode: what changed against a base -----------------------------------------------------------
