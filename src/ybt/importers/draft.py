@@ -132,7 +132,7 @@ def write_draft(
         types = [c.type for c in cands]
         ftype = max(set(types), key=lambda t: (types.count(t), t))
         doc["type"] = ftype
-        unit = split_unit(normalize(label))[1]
+        unit = split_unit(normalize(label))[1] or next((c.unit for c in cands if c.unit), None)
         if unit:
             doc["unit"] = unit
         roles = {c.role for c in cands} - {None}

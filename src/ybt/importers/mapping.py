@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from ybt.analyze.dupes import Profile, cluster_fields, compatible, evidence, profile, score
-from ybt.analyze.labels import ROLE_PREFIXES, SynonymTable, concept, normalize, split_unit, synonym_table
+from ybt.analyze.labels import ROLE_PREFIXES, SynonymTable, concept, normalize, split_role, split_unit, synonym_table
 from ybt.diagnostics import Text
 from ybt.importers.values import overlap
 from ybt.importers.xlsx import Form, ImportedColumn
@@ -87,6 +87,7 @@ class Candidate:
     role: str | None
     type: str
     scratch_type: str
+    unit: str | None = None
 
 
 @dataclass
@@ -121,26 +122,60 @@ def _scratch_type(ftype: str) -> str:
     return {"year_month": "date", "datetime": "date", "boolean": "string", "text": "string"}.get(ftype, ftype)
 
 
+_GROUP_TAIL = re.compile(r"(?:的)?(?:基本信息|基本情况|信息|情况|资料)$")
+
+
+def _field_label(leaf: str, path: list[str], role_from_group: bool, repeated: bool) -> str:
+    """The label a field gets: the leaf, qualified by its group when the group says whose it is or tells
+    two equal leaves apart (监护人 + 联系电话 → 监护人联系电话; 城市低保 + 户数 → 城市低保户数)."""
+    if (role_from_group or repeated) and path:
+        group = _GROUP_TAIL.sub("", re.sub(r"\s+", "", path[-1])) or re.sub(r"\s+", "", path[-1])
+        if not leaf.startswith(group):
+            return (group + leaf)[:200]
+    return leaf
+
+
 def _candidates(forms: list[Form]) -> list[Candidate]:
     out: list[Candidate] = []
     n = 0
     for form in forms:
+        leaves: dict[str, int] = defaultdict(int)
+        for col in form.columns:
+            leaves[normalize(col.label)] += 1
         for col in form.columns:
             if col.structural is not None:
                 continue
-            label = re.sub(r"\s+", "", col.label)[:200]
-            if not label:
+            leaf = re.sub(r"\s+", "", col.label)[:200]
+            if not leaf:
                 continue
             n += 1
             ftype = _column_type(col)
             col.type = ftype
-            role = group_role(col.path)
-            if form.kind == "summary" and not is_org_column(label):
+            own_role = split_role(normalize(leaf))[0]
+            role = group_role(col.path) if own_role == "self" else None
+            label = _field_label(leaf, col.path, role is not None, leaves[normalize(col.label)] > 1)
+            if form.kind == "summary" and not is_org_column(leaf):
                 role = SUMMARY_ROLE
-            out.append(Candidate(f"c{n:05d}", form, col, label, role, ftype, _scratch_type(ftype)))
+            out.append(Candidate(f"c{n:05d}", form, col, label, role, ftype, _scratch_type(ftype), _count_unit(leaf)))
     return out
 
 
+def _count_unit(label: str) -> str | None:
+    """Counts carry their unit in the word (人数 is in 人, 户数 in 户): the standard fields declare it."""
+    core, unit = split_unit(normalize(label))
+    if unit is not None:
+        return None
+    for suffix, u in (("人数", "人"), ("人员数", "人"), ("户数", "户"), ("个数", "个"), ("次数", "次"), ("天数", "天")):
+        if core.endswith(suffix):
+            return u
+    return None
+
+
+#: Short headings of legacy forms the standard synonyms do not list; used only while mapping.
+IMPORT_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("所属村（社区）", "村", "村名称", "村（社区）名称", "社区名称", "所在村", "村别"),
+    ("所属镇（街道）", "镇", "乡（镇）", "乡镇名称", "镇街名称", "所在镇街", "乡镇（街道）名称"),
+)
 _IDENTITY_ENTITY = {"resident_id": "std.person", "uscc": "std.organisation"}
 
 
@@ -164,6 +199,7 @@ def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | No
             "org": {"code": "100000", "name": "导入", "level": "district"},
             "departments": [{"id": SCRATCH_NS, "name": "导入 import"}],
         }
+    project["synonyms"] = [*(project.get("synonyms") or []), *(list(g) for g in IMPORT_SYNONYMS)]
     (root / "ybt.yaml").write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False), encoding="utf-8")
     with_std = "std" in (project.get("uses") or [])
     docs = []
@@ -171,6 +207,8 @@ def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | No
         doc: dict[str, Any] = {"kind": "field", "namespace": SCRATCH_NS, "id": c.key, "label": c.label, "type": c.scratch_type}
         if c.role:
             doc["role"] = c.role
+        if c.unit:
+            doc["unit"] = c.unit
         if with_std and c.scratch_type in _IDENTITY_ENTITY:
             # Identity types are compared within their entity (dupes blocks on it), as the standard fields are.
             doc["entity"] = _IDENTITY_ENTITY[c.scratch_type]
@@ -253,6 +291,8 @@ def map_columns(forms: list[Form], catalog: Path | None = None, min_score: float
                 extra.append([k])
                 c = result.candidates[k]
                 other = result.candidates[ks[0]]
+                if c.column.path != other.column.path and normalize(c.column.label) == normalize(other.column.label):
+                    continue  # the same leaf under two groups (城市低保 / 农村低保 户数): different by construction
                 result.uncertain.append(
                     _note(
                         c,

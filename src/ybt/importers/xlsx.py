@@ -22,6 +22,7 @@ from dataclasses import field as dc_field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ybt.analyze.labels import UNITS
 from ybt.diagnostics import Text
 from ybt.importers import ImportFailure
 from ybt.importers.values import ColumnValues, cell_text, kind_of
@@ -332,6 +333,12 @@ def _is_numbering(cells: list[tuple[int, int, str]]) -> bool:
     return (len(digits) >= 2 and digits == sorted(digits)) or any(t in ("甲", "乙", "栏次") for t in hits)
 
 
+def _is_unit(text: str) -> bool:
+    t = re.sub(r"\s+", "", text).strip("()（）[]【】")
+    t = re.sub(r"^(?:计量)?单位[:：]?", "", t)
+    return t in UNITS or t.lower() in UNITS or t in ("—", "-", "/", "元/月", "万元", "%")
+
+
 def _fill_in_pairs(texts: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for t in texts:
@@ -467,12 +474,19 @@ def analyse_sheet(
     if len(columns) < 2:
         return Text("表头少于两栏，不像一张表", "fewer than two header columns: not a form")
     numbering: int | None = None
+    unit_rows: list[int] = []
     first = end + 1
-    if first < len(rows):
+    for _ in range(2):  # a numbering row and a row of units (人 / 户 / 元), in either order
+        if first >= len(rows):
+            break
         numbering_cells = [c for c in g.anchors(first) if span[0] <= c[0] <= span[1]]
-        if _is_numbering(numbering_cells):
+        if numbering is None and _is_numbering(numbering_cells):
             numbering = first
-            first += 1
+        elif len(numbering_cells) >= 2 and all(_is_unit(t) for _, _, t in numbering_cells):
+            unit_rows.append(first + 1)
+        else:
+            break
+        first += 1
     # Data rows, 合计 rows and footers.
     data_first = data_last = -1
     count = 0
@@ -536,7 +550,7 @@ def analyse_sheet(
         fill_in=_fill_in_pairs(fill_texts),
         columns=columns,
         footer=footer[:40],
-        skipped_rows=skipped_rows,
+        skipped_rows={**skipped_rows, "units": unit_rows},
         notes=notes,
     )
 
