@@ -44,4 +44,4 @@ def targets() -> list[str]:
 
 
 def _load_builtins() -> None:
-    from ybt.emit import manifest  # noqa: F401  (registers itself)
+    from ybt.emit import manifest, sql  # noqa: F401  (register themselves)
