@@ -269,3 +269,36 @@ def test_formulas_protected_sheets_and_a_form_below_a_blank_row(tmp_path: Path) 
     form = json.loads(result.stdout)["forms"][0]
     assert form["title"] is None and form["header_rows"] == [4, 4] and form["data_rows"] == [5, 8]
     assert [c["col"] for c in form["columns"]] == ["B", "C", "D", "E"]
+
+
+def test_group_rows_over_some_columns_only(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(1)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "unmerged"
+    ws["A1"] = "困难群众走访登记表"
+    ws["C3"], ws["F3"] = "基本情况", "联系方式"  # groups written without merging, leaves one row below
+    merged = wb.create_sheet("merged")
+    merged["A1"] = "困难群众走访登记表（二）"
+    merged.merge_cells("A1:H1")
+    merged["C2"] = "基本情况"  # the only group: one merged cell over three leaves
+    merged.merge_cells("C2:E2")
+    labels = ["序号", "姓名", "性别", "年龄", "身份证号", "联系电话", "住址", "备注"]
+    for sheet, row in ((ws, 4), (merged, 3)):
+        for i, t in enumerate(labels):
+            sheet.cell(row, 1 + i, t)
+        for r in range(row + 1, row + 6):
+            for i, v in enumerate([r - row, f"人{r}", "男", 40 + r, resident_id(rng), "13812345678", "青杠村"]):
+                sheet.cell(r, 1 + i, v)
+    wb.save(tmp_path / "g.xlsx")
+    result = _run("import", "xlsx", str(tmp_path / "g.xlsx"), "--out", str(tmp_path / "d"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    forms = {f["sheet"]: f for f in json.loads(result.stdout)["forms"]}
+    paths = {c["label"]: c["path"] for c in forms["unmerged"]["columns"]}
+    assert forms["unmerged"]["header_rows"] == [3, 4] and forms["unmerged"]["data_rows"] == [5, 9]
+    assert paths["性别"] == ["基本情况"] and paths["住址"] == ["联系方式"] and paths["姓名"] == [] and paths["备注"] == []
+    paths = {c["label"]: c["path"] for c in forms["merged"]["columns"]}
+    assert forms["merged"]["header_rows"] == [2, 3] and forms["merged"]["title"] == "困难群众走访登记表（二）"
+    assert paths["身份证号"] == ["基本情况"] and paths["联系电话"] == []

@@ -39,6 +39,7 @@ _FOOTER_START = re.compile(
 _SIGNATURE = re.compile(r"(?:制表人|填表人|填报人|审核人|复核人|负责人|经办人|签字|签名|盖章)\s*(?:（[^）]*）)?\s*[:：]")
 _SERIAL = re.compile(r"^(?:序号|序|编号序|顺序号|No\.?|NO\.?|行次|栏次)$")
 _REMARK = re.compile(r"^(?:备注|说明|备考|其他说明)$")
+_STRUCTURAL_LEAF = re.compile(r"^(?:序号|序|备注|说明|备考)$")
 _SIGNATURE_COLUMN = re.compile(r"签字|签名|签章|盖章|手印|指印|本人确认")
 _SUMMARY_TITLE = re.compile(r"汇总|统计表|统计报表|情况表|情况统计|一览表|进度表|月报|季报|年报")
 _ROSTER_TITLE = re.compile(r"花名册|名册|名单|明细|台账|登记表|信息表|清单|调查表|申请表|档案")
@@ -377,12 +378,33 @@ def _header_end(g: _Grid, start: int, span: tuple[int, int]) -> int:
         cells = [c for c in g.anchors(nxt) if span[0] <= c[0] <= span[1]]
         if not cells or _is_numbering(cells) or not all(_label_like(t) for _, _, t in cells):
             break
-        fills_gap = any(not g.text(end, c) and g.merged(end, c) is None for c, _, _ in cells)
+        gaps = [c for c, _, _ in cells if not g.text(end, c) and g.merged(end, c) is None]
         leaves_blank = any(g.text(end, c) and not g.text(nxt, c) for c in range(span[0], span[1] + 1))
-        if not (fills_gap and leaves_blank):
+        if not gaps or (not leaves_blank and len(gaps) * 2 < len(cells)):
             break
         end = nxt
     return end
+
+
+_TITLE_END = re.compile(r"(?:表|名册|名单|台账|清单)(?:[（(].*[)）])?$|^.{13,}$")
+
+
+def _group_row_above(g: _Grid, start: int, span: tuple[int, int]) -> int:
+    """A row of group labels above the first label row, over some of its columns only (基本情况 over 性别 年龄)."""
+    if start == 0:
+        return start
+    cells = g.anchors(start - 1)
+    if not cells or _is_fill_in(cells) or not all(_label_like(t) and not _TITLE_END.search(t) for _, _, t in cells):
+        return start
+    if any(c < span[0] or last > span[1] for c, last, _ in cells):
+        return start
+    covered = sum(last - c + 1 for c, last, _ in cells)
+    if covered >= span[1] - span[0] + 1 or cells[0][0] == span[0]:
+        return start
+    # Each group must stand over label cells of the row below.
+    if all(any(g.text(start, c) for c in range(c0, last + 1)) for c0, last, _ in cells):
+        return start - 1
+    return start
 
 
 def _span(g: _Grid, start: int, end: int) -> tuple[int, int]:
@@ -409,6 +431,8 @@ def analyse_sheet(
     if start is None:
         return Text("没有找到表头（说明或空白页）", "no header found (instructions or a blank page)")
     span = _span(g, start, start)
+    start = _group_row_above(g, start, span)
+    span = _span(g, start, start + 1 if start + 1 < len(rows) else start)
     end = _header_end(g, start, span)
     span = _span(g, start, end)
     end = _header_end(g, start, span)
@@ -446,7 +470,8 @@ def analyse_sheet(
                 if g.merged(r, c) is not None:
                     last = None
                 continue
-            if last is not None and g.merged(r, c) is None and has_below(r, c):
+            leaf_below = next((header[(r2, c)][0] for r2 in range(end, r, -1) if (r2, c) in header), "")
+            if last is not None and g.merged(r, c) is None and has_below(r, c) and not _STRUCTURAL_LEAF.match(re.sub(r"\s+", "", leaf_below)):
                 header[(r, c)] = last
             else:
                 last = None
