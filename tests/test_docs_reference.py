@@ -5,8 +5,10 @@ After an intended change to a schema, a rule or a command's help, run ``python d
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +41,29 @@ def test_reference_covers_every_kind_rule_and_command() -> None:
 def test_generate_script_check_mode() -> None:
     run = subprocess.run([sys.executable, str(REPO / "docs" / "generate.py"), "--check"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_getting_started_project_behaves_as_described(tmp_path: Path) -> None:
+    """docs/getting-started.md: its project validates, check rejects the report (YBT110, YBT205) until the
+    two documented keys are added, then passes with the one warning (YBT107)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from ybt.cli import app
+
+    text = (REPO / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    blocks = {m.group(1): m.group(2) for m in re.finditer(r"```yaml\n# ([^\n]+)\n(.*?)```", text, re.S)}
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "ybt.yaml").write_text(blocks["ybt.yaml"], encoding="utf-8")
+    report = tmp_path / "reports" / "gljt.yaml"
+    report.write_text(blocks["reports/gljt.yaml"], encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 0
+    first = runner.invoke(app, ["--lang", "en", "check", str(tmp_path), "--format", "json"])
+    assert first.exit_code == 1
+    assert sorted(f["code"] for f in json.loads(first.stdout)["findings"]) == ["YBT107", "YBT110", "YBT205"]
+    report.write_text(blocks["reports/gljt.yaml"] + blocks["reports/gljt.yaml, continued"], encoding="utf-8")
+    second = runner.invoke(app, ["--lang", "en", "check", str(tmp_path), "--format", "json"])
+    assert second.exit_code == 0, second.output
+    assert [f["code"] for f in json.loads(second.stdout)["findings"]] == ["YBT107"]

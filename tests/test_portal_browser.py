@@ -151,6 +151,12 @@ def test_charts_and_pages_render(sites: dict[str, Path], browser: tuple[Any, Wat
     page.goto(base + "#/fields")
     assert page.locator("main table.catalog a").count() > 300
     assert page.title().startswith("字段目录")
+    total = page.locator("main table.catalog tbody tr[data-key]").count()
+    page.fill("#catalog-filter", "sfz")
+    visible = page.locator("main table.catalog tbody tr[data-key]:not([hidden])")
+    assert 0 < visible.count() < total
+    assert page.locator("main tr[data-key='field/std.resident_id']:not([hidden])").count() == 1
+    assert "显示" in page.inner_text("#catalog-count")
     page.goto(base + "#/no/such/page")
     assert "没有这个页面" in page.inner_text("main")
     watch.assert_clean()

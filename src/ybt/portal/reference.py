@@ -208,6 +208,14 @@ def cli_markdown() -> str:
     names = sorted({c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands if not c.hidden} - {""})
     for name in names:
         out += [f"## `ybt {name}`", "", "```text", help_of(name), "```", ""]
+    for group in sorted(app.registered_groups, key=lambda g: g.name or ""):
+        sub = group.typer_instance
+        if group.name is None or group.hidden or sub is None:
+            continue
+        out += [f"## `ybt {group.name}`", "", "```text", help_of(group.name), "```", ""]
+        for cmd in sorted(sub.registered_commands, key=lambda c: c.name or ""):
+            if cmd.name and not cmd.hidden:
+                out += [f"### `ybt {group.name} {cmd.name}`", "", "```text", help_of(group.name, cmd.name), "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -124,6 +124,29 @@
     });
   }
 
+  // ---- the catalog's filter: hides the rows the search does not match ----------------------
+  doc.addEventListener("input", function (ev) {
+    var box = ev.target;
+    if (!box || box.id !== "catalog-filter") return;
+    var table = doc.querySelector("table.catalog");
+    if (!table) return;
+    var q = norm(box.value);
+    var keep = null;
+    if (q) {
+      keep = {};
+      search(q, 100000).forEach(function (e) { keep[e[8]] = true; });
+    }
+    var shown = 0, groups = {};
+    table.querySelectorAll("tbody tr[data-key]").forEach(function (tr) {
+      var on = !keep || keep[tr.getAttribute("data-key")] === true;
+      tr.hidden = !on;
+      if (on) { shown++; groups[tr.getAttribute("data-group")] = true; }
+    });
+    table.querySelectorAll("tbody tr.group").forEach(function (tr) { tr.hidden = !groups[tr.getAttribute("data-group")]; });
+    var count = doc.getElementById("catalog-count");
+    if (count) count.textContent = q ? "显示 " + shown + " 个字段 / " + shown + " fields shown" : "";
+  });
+
   // ---- single-file routing: #/key or #/key:L12 ----------------------------------------------
   if (!single) return;
   var main = doc.getElementById("main");
