@@ -112,3 +112,21 @@ def test_cli_single_file_and_bad_compare(tmp_path: Path) -> None:
     bad.write_text("{}", encoding="utf-8")
     run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "x"), "--compare", str(bad)])
     assert run.exit_code == 2
+
+
+@pytest.mark.slow
+def test_templates_and_assets_ship_in_the_wheel(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    from conftest import REPO
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)], check=True, capture_output=True
+    )
+    (wheel,) = tmp_path.glob("ybt-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = REPO / "src" / "ybt" / "portal" / "templates"
+    expected = {f"ybt/portal/templates/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*") if p.is_file()}
+    assert expected and expected <= names, sorted(expected - names)

@@ -58,7 +58,6 @@
   function closeResults() {
     if (!list) return;
     list.hidden = true;
-    input.setAttribute("aria-expanded", "false");
   }
 
   function show(query) {
@@ -73,7 +72,6 @@
     }
     hits.forEach(function (e) {
       var li = doc.createElement("li");
-      li.setAttribute("role", "option");
       var a = doc.createElement("a");
       a.href = e[0];
       a.setAttribute("data-key", e[8]);
@@ -91,7 +89,6 @@
       list.appendChild(li);
     });
     list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
     status.textContent = "找到 " + hits.length + " 项 / " + hits.length + " results";
   }
 
