@@ -129,7 +129,9 @@ def test_report_page_lists_its_findings(sites: dict[str, Path], browser: tuple[A
     assert href is not None and ":L" in href
     link.click()
     line = href.rsplit(":L", 1)[1]
-    page.wait_for_selector(f"tr#L{line}.hl")
+    page.wait_for_selector(f"pre.src #L{line}.hl")
+    box = page.locator(f"#L{line}").bounding_box()
+    assert box is not None and 0 <= box["y"] < 900, "the line is scrolled into view"
     watch.assert_clean()
 
 
