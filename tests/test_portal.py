@@ -105,9 +105,15 @@ def test_cli_writes_a_folder_of_pages(tmp_path: Path) -> None:
 
 
 def test_cli_single_file_and_bad_compare(tmp_path: Path) -> None:
-    run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "one"), "--single-file"])
+    out = tmp_path / "one"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(out)]).exit_code == 0
+    assert len(list(out.glob("*.html"))) > 5
+    # the single file replaces the pages an earlier run wrote, and nothing else
+    run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(out), "--single-file"])
     assert run.exit_code == 0, run.output
-    assert [p.name for p in (tmp_path / "one").iterdir()] == ["index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".ybt-docs-files.json", "index.html", "notes.txt"]
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
     run = CliRunner().invoke(app, ["docs", str(EXAMPLES / "minimal"), "--out", str(tmp_path / "x"), "--compare", str(bad)])
@@ -130,3 +136,22 @@ def test_templates_and_assets_ship_in_the_wheel(tmp_path: Path) -> None:
     templates = REPO / "src" / "ybt" / "portal" / "templates"
     expected = {f"ybt/portal/templates/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*") if p.is_file()}
     assert expected and expected <= names, sorted(expected - names)
+
+
+def test_folder_portal_links_files_with_chinese_names_and_spaces(tmp_path: Path) -> None:
+    import shutil
+    from urllib.parse import unquote
+
+    root = tmp_path / "proj"
+    shutil.copytree(EXAMPLES / "minimal", root, ignore=shutil.ignore_patterns("target"))
+    (root / "reports" / "subsidy_summary.yaml").rename(root / "reports" / "补贴 汇总.yaml")
+    model = compile_project(root).project
+    assert model is not None
+    files, _ = build_site(model, PortalOptions())
+    name = "src__reports__补贴 汇总.yaml.html"
+    assert name in files
+    # every local link points at a file the portal writes
+    pages = "".join(v.decode("utf-8") for k, v in files.items() if k.endswith(".html"))
+    targets = {unquote(h.split("#")[0]) for h in re.findall(r'href="([^"#:]+\.html)(?:#[^"]*)?"', pages)}
+    assert targets and targets <= set(files), sorted(targets - set(files))[:5]
+    assert 'href="src__reports__%E8%A1%A5%E8%B4%B4%20%E6%B1%87%E6%80%BB.yaml.html' in pages

@@ -55,7 +55,15 @@ def docs_cmd(
             before = burden.measure(build_manifest(compiled_or_exit(compare_with, Format.text)), display_path(compare_with))
     files, stats = build_site(model, PortalOptions(single_file=single_file, compare=before, today=as_of))
     out_dir = out if out is not None else project / "target" / "docs"
+    previous = _written_before(out_dir)
+    files[LISTING] = (json.dumps(sorted(files), ensure_ascii=False, indent=0) + "\n").encode("utf-8")
     atomic.write_tree(out_dir, files)
+    for rel in sorted(previous - set(files)):
+        # Pages of objects that are gone: only files an earlier ybt docs wrote here are removed.
+        stale = out_dir / rel
+        stale.unlink(missing_ok=True)
+        if stale.parent != out_dir and not any(stale.parent.iterdir()):
+            stale.parent.rmdir()
     err = console(stderr=True)
     size = f"{stats.bytes / 1024 / 1024:.1f} MB"
     zh = f"已生成门户：{stats.pages} 页，{len(files)} 个文件，{size}，用时 {stats.seconds:.1f} 秒"
@@ -63,6 +71,23 @@ def docs_cmd(
     err.print(zh if lang() == "zh" else en if lang() == "en" else f"{zh}\n{en}", markup=False)
     err.print(f"→ {display_path(out_dir / 'index.html')}", markup=False)
     raise typer.Exit(EXIT_OK)
+
+
+#: The files the last run wrote, so that the next run can remove pages of objects that are gone.
+LISTING = ".ybt-docs-files.json"
+
+
+def _written_before(out_dir: Path) -> set[str]:
+    try:
+        names = json.loads((out_dir / LISTING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    root = out_dir.resolve()
+    out = set()
+    for name in names if isinstance(names, list) else []:
+        if isinstance(name, str) and root in (out_dir / name).resolve().parents:
+            out.add(name)
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ URL hash names (``#/field/std.resident_id``, ``#/src/ybt.yaml:L12`` for a line).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -108,8 +109,12 @@ class SiteStats:
     findings: int = 0
 
 
+_UNSAFE = re.compile(r'[\\:*?"<>|#%\x00-\x1f]')
+
+
 def page_file(key: str) -> str:
-    return "index.html" if key == "index" else quote(key.replace("/", "__"), safe="@.-_") + ".html"
+    """The file name of a page in a folder portal (``field__std.resident_id.html``); links quote it."""
+    return "index.html" if key == "index" else _UNSAFE.sub("_", key.replace("/", "__")) + ".html"
 
 
 class Portal:
@@ -155,7 +160,7 @@ class Portal:
     def url(self, key: str, anchor: str | None = None) -> str:
         if self.o.single_file:
             return "#/" + key + (f":{anchor}" if anchor else "")
-        return page_file(key) + (f"#{anchor}" if anchor else "")
+        return quote(page_file(key)) + (f"#{anchor}" if anchor else "")
 
     def obj_key(self, uid: str) -> str | None:
         kind, _, rest = uid.partition(".")
