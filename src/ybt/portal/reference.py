@@ -136,9 +136,25 @@ def spec_schema_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def rules_markdown() -> str:
-    from ybt.check import rules as _rules  # noqa: F401  (registers the lint rules)
+def _load_all_rules() -> None:
+    """Import every module of ybt: rules register themselves on import (check rules, SQL migration codes …),
+    and the reference must not depend on what happened to be imported before."""
+    import importlib
+    import pkgutil
 
+    import ybt
+
+    for info in pkgutil.walk_packages(ybt.__path__, "ybt."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional dependency is missing: its module has no rules to document here
+            continue
+
+
+def rules_markdown() -> str:
+    _load_all_rules()
     rules = registry.all_rules()
     out = [
         GENERATED.format(source="the rule registry (ybt/registry.py, ybt/check/rules.py)"),
