@@ -139,7 +139,7 @@ def insert_rows(pool: Pool, table: str, rows: list[dict[str, Any]]) -> None:
     names = ", ".join(f"{qi}{c}{qi}" for c in cols)
     marks = ", ".join([pool.param] * len(cols))
     sql = f"INSERT INTO {qi}{table}{qi} ({names}) VALUES ({marks})"
-    pool.con.executemany(sql, [tuple(row[c] for c in cols) for row in rows])
+    pool.executemany(sql, [tuple(row[c] for c in cols) for row in rows])
 
 
 def load(project: Project, b: SqlBuild, pool: Pool, n: int = 12, offset: int = 0) -> dict[str, int]:

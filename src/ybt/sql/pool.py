@@ -96,6 +96,13 @@ class Pool:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(sql, tuple(params)) if params else self.con.execute(sql)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.dialect == "postgres":
+            with self.con.cursor() as cur:
+                cur.executemany(sql, [tuple(r) for r in rows])
+        else:
+            self.con.executemany(sql, [tuple(r) for r in rows])
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur = self.con.execute(sql, tuple(params)) if params else self.con.execute(sql)
         if cur is None or cur.description is None:
