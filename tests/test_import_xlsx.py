@@ -302,3 +302,37 @@ def test_group_rows_over_some_columns_only(tmp_path: Path) -> None:
     paths = {c["label"]: c["path"] for c in forms["merged"]["columns"]}
     assert forms["merged"]["header_rows"] == [2, 3] and forms["merged"]["title"] == "困难群众走访登记表（二）"
     assert paths["身份证号"] == ["基本情况"] and paths["联系电话"] == []
+
+
+def test_attachment_line_circled_numbering_blank_marker_and_hidden_lookup_sheet(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(2)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "危房改造"
+    ws["A1"] = "附件2"
+    ws["A2"] = "2024年度农村危房改造对象花名册"
+    ws.merge_cells("A2:G2")
+    ws["A3"], ws["E3"] = "填报单位", "填报日期"  # fill-in words without colons
+    for i, t in enumerate(["序号", "户主姓名", "身份证号", "家庭人口", "房屋结构", "改造方式", "补助资金（万元）"]):
+        ws.cell(4, 1 + i, t)
+    for i, t in enumerate("①②③④⑤⑥⑦"):
+        ws.cell(5, 1 + i, t)
+    for r in range(6, 12):
+        for i, v in enumerate([r - 5, f"人{r}", resident_id(rng), 3, "砖木", "维修加固", 1.5]):
+            ws.cell(r, 1 + i, v)
+    ws["A12"] = "以下空白"
+    lookup = wb.create_sheet("lists")
+    lookup["A1"], lookup["A2"] = "砖木", "砖混"
+    lookup.sheet_state = "hidden"
+    wb.save(tmp_path / "w.xlsx")
+    result = _run("import", "xlsx", str(tmp_path / "w.xlsx"), "--out", str(tmp_path / "d"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (form,) = data["forms"]
+    assert form["title"] == "2024年度农村危房改造对象花名册"
+    assert (form["header_rows"], form["numbering_row"], form["data_rows"]) == ([4, 4], 5, [6, 11])
+    fields = {c["label"]: c["field"] for c in form["columns"]}
+    assert fields["户主姓名"] == "std.household_head_name" and fields["家庭人口"] == "std.household_size"  # 家庭人口 is in 人
+    assert [s["sheet"] for s in data["skipped_sheets"]] == ["lists"]

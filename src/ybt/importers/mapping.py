@@ -218,6 +218,38 @@ def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | No
     target.write_text(yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def _compile(root: Path) -> Project:
+    compiled = compile_project(root)
+    if not compiled.ok or compiled.project is None:
+        bad = [d for d in compiled.diagnostics if d.severity.value == "error"][:3]
+        raise ValueError("; ".join(f"{d.location}: {d.message.en}" for d in bad))
+    return compiled.project
+
+
+def _implied_units(project: Project, candidates: list[Candidate], synonyms: SynonymTable) -> bool:
+    """A legacy heading often leaves the unit out (家庭人口 for 家庭人口数 in 人). When the catalog has exactly one
+    unit for the heading's meaning, the column is taken to be in it; the analysis then compares like with like."""
+    units: dict[tuple[str, str], set[str | None]] = defaultdict(set)
+    for f in project.fields.values():
+        if f.namespace == SCRATCH_NS:
+            continue
+        p = profile(project, f, synonyms)
+        for c in p.concepts:
+            units[(c.role, c.core)].add(p.unit)
+    changed = False
+    for cand in candidates:
+        if cand.unit is not None or cand.role == SUMMARY_ROLE:
+            continue
+        read = concept(cand.label, synonyms, cand.role)
+        if read.unit is not None:
+            continue
+        found = units.get((read.role, read.core), set())
+        if len(found) == 1 and None not in found:
+            cand.unit = next(iter(found))
+            changed = True
+    return changed
+
+
 class _Union:
     def __init__(self, keys: Iterable[str]) -> None:
         self.parent = {k: k for k in keys}
@@ -248,15 +280,14 @@ def map_columns(forms: list[Form], catalog: Path | None = None, min_score: float
     scratch = Path(tempfile.mkdtemp(prefix="ybt-import-"))
     try:
         _scratch_project(scratch, candidates, catalog)
-        compiled = compile_project(scratch)
-        if not compiled.ok or compiled.project is None:
-            bad = [d for d in compiled.diagnostics if d.severity.value == "error"][:3]
-            raise ValueError("; ".join(f"{d.location}: {d.message.en}" for d in bad))
-        project = compiled.project
+        project = _compile(scratch)
+        synonyms = synonym_table([*project.synonyms, *(g for lib in project.libraries.values() for g in lib.synonyms)])
+        if _implied_units(project, candidates, synonyms):
+            _scratch_project(scratch, candidates, catalog)
+            project = _compile(scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.catalog = project
-    synonyms = synonym_table([*project.synonyms, *(g for lib in project.libraries.values() for g in lib.synonyms)])
     _clusters, canonical, _n = cluster_fields(project, min_score)
     uid = {c.key: f"field.{SCRATCH_NS}.{c.key}" for c in candidates}
     profiles: dict[str, Profile] = {c.key: profile(project, project.fields[uid[c.key]], synonyms) for c in candidates}

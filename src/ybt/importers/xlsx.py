@@ -30,11 +30,16 @@ from ybt.importers.values import ColumnValues, cell_text, kind_of
 #: Sheet names that hold instructions, not forms (checked on the normalised name).
 INSTRUCTION_SHEET = re.compile(r"说明|须知|指标解释|填报要求|注意事项|填报口径|口径|目录|封面|示例|样表说明|readme|instruction|代码表|字典|参数", re.I)
 _FILL_IN = re.compile(r"[:：]|年\s*月\s*日|盖\s*章|^\s*单位\s*[（(]")
-_NUMBERING_TOKEN = re.compile(r"^(?:[甲乙丙丁戊己庚辛壬癸]|[(（]?\d{1,3}[)）]?|[A-Z]|栏次|栏号|序|[一二三四五六七八九十]{1,3}|\d{1,3}\s*[=＝].*)$")
+_NUMBERING_TOKEN = re.compile(r"^(?:[甲乙丙丁戊己庚辛壬癸]|[①-⑳]|[(（]?\d{1,3}[)）]?|[A-Z]|栏次|栏号|序|[一二三四五六七八九十]{1,3}|\d{1,3}\s*[=＝].*)$")
 _TOTAL = re.compile(r"^(?:总\s*计|合\s*计|小\s*计|累\s*计|共\s*计|本页小计|本页合计|全\S{0,6}合计|\S{0,8}(?:合计|总计|小计))$")
+_FILL_IN_WORDS = re.compile(
+    r"^(?:(?:填报|填表|报送|报表|统计|制表|报出)(?:单位|日期|时间|人|机关|截止)\S{0,6}|(?:单位|日期|时间)|年月日|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|"
+    r"附件\s*\d*|附表\s*\d*|表\s*[0-9一二三四五六七八九十]+(?:[-－]\d+)?|[(（][^()（）]{1,12}[)）])$"
+)
+_NOT_TITLE = re.compile(r"^(?:附件|附表|表\s*[0-9一二三四五六七八九十]|编号|密级|[(（])")
 _FOOTER_START = re.compile(
     r"^(?:制表人|制表|填表人|填报人|审核人|审核|复核人|负责人|单位负责人|统计负责人|主管领导|分管领导|经办人|报出日期|填表日期|填报日期|"
-    r"联系电话\s*[:：]|注\s*[:：、]|注\s*\d|备注\s*[:：]|说明\s*[:：]|填表说明|附注)"
+    r"以下空白|以下无|此页空白|联系电话\s*[:：]|注\s*[:：、]|注\s*\d|备注\s*[:：]|说明\s*[:：]|填表说明|附注)"
 )
 _SIGNATURE = re.compile(r"(?:制表人|填表人|填报人|审核人|复核人|负责人|经办人|签字|签名|盖章)\s*(?:（[^）]*）)?\s*[:：]")
 _SERIAL = re.compile(r"^(?:序号|序|编号序|顺序号|No\.?|NO\.?|行次|栏次)$")
@@ -235,6 +240,9 @@ def read_workbook(path: Path, display: str | None = None) -> WorkbookResult:
             if m is not None and str(getattr(m.typ, "name", m.typ)) not in ("WorkSheet", "SheetTypeEnum.WorkSheet"):
                 skipped.append(SkippedSheet(name, sheet_name, Text("不是工作表（图表页等）", "not a worksheet (a chart sheet or similar)")))
                 continue
+            if m is not None and str(getattr(m.visible, "name", m.visible)) not in ("Visible", "SheetVisibleEnum.Visible"):
+                skipped.append(SkippedSheet(name, sheet_name, Text("隐藏的工作表（多为下拉选项等辅助数据）", "a hidden sheet (usually lookup lists)")))
+                continue
             if INSTRUCTION_SHEET.search(sheet_name):
                 skipped.append(SkippedSheet(name, sheet_name, Text("说明类工作表", "an instruction sheet")))
                 continue
@@ -311,7 +319,7 @@ class _Grid:
 
 
 def _label_like(text: str) -> bool:
-    if not text or len(text) > 40:
+    if not text or len(text) > 50:
         return False
     k = kind_of(text)
     return k in ("text", "year_month") or (k in ("integer",) and False)
@@ -320,14 +328,14 @@ def _label_like(text: str) -> bool:
 def _is_fill_in(cells: list[tuple[int, int, str]]) -> bool:
     if not cells:
         return False
-    hits = sum(1 for _, _, t in cells if _FILL_IN.search(t))
+    hits = sum(1 for _, _, t in cells if _FILL_IN.search(t) or _FILL_IN_WORDS.match(re.sub(r"\s+", "", t)))
     return hits * 2 >= len(cells) and hits >= 1
 
 
 def _is_numbering(cells: list[tuple[int, int, str]]) -> bool:
     if len(cells) < 2:
         return False
-    hits = [t for _, _, t in cells if _NUMBERING_TOKEN.match(t.replace(" ", ""))]
+    hits = [re.sub(r"[①-⑳]", lambda m: str(ord(m.group(0)) - 0x245F), t.replace(" ", "")) for _, _, t in cells if _NUMBERING_TOKEN.match(t.replace(" ", ""))]
     if len(hits) * 10 < len(cells) * 7:
         return False
     digits = [int(re.sub(r"\D", "", t)) for t in hits if re.sub(r"\D", "", t).isdigit() and len(re.sub(r"\D", "", t)) <= 3]
@@ -447,7 +455,7 @@ def analyse_sheet(
         if _is_fill_in(cells):
             fill_texts.extend(t for _, _, t in cells)
             continue
-        if title is None and len(cells) <= 2 and len(cells[0][2]) >= 3:
+        if title is None and len(cells) <= 2 and len(cells[0][2]) >= 3 and not _NOT_TITLE.match(cells[0][2].strip()):
             title, title_cell = re.sub(r"\s+", " ", cells[0][2]).strip(), f"{col_letter(cells[0][0])}{r + 1}"
         elif title is not None and len(cells) == 1:
             fill_texts.append(cells[0][2])
