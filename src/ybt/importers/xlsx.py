@@ -253,7 +253,10 @@ def read_workbook(path: Path, display: str | None = None) -> WorkbookResult:
             except Exception as exc:  # noqa: BLE001
                 skipped.append(SkippedSheet(name, sheet_name, Text(f"无法读取：{exc}", f"cannot be read: {exc}")))
                 continue
-            result = analyse_sheet(name, path, sheet_name, rows, merges, hidden.get(sheet_name, set()))
+            try:
+                result = analyse_sheet(name, path, sheet_name, rows, merges, hidden.get(sheet_name, set()))
+            except Exception as exc:  # noqa: BLE001 - one odd sheet must not stop the import of the others
+                result = Text(f"无法识别此工作表（{type(exc).__name__}: {exc}）", f"cannot make out this sheet ({type(exc).__name__}: {exc})")
             if isinstance(result, Text):
                 skipped.append(SkippedSheet(name, sheet_name, result))
             else:
