@@ -115,6 +115,8 @@ def _column_type(col: ImportedColumn) -> str:
         return by_label
     if by_label in ("date", "year_month") and by_values in ("date", "year_month", "datetime"):
         return by_values
+    if by_label == "date" and by_values == "integer" and all(s.isdigit() and 20000 <= int(s) <= 60000 for s in col.values.samples):
+        return "date"  # Excel date serials in a cell formatted as General
     return by_values
 
 
