@@ -331,7 +331,7 @@ def _label_like(text: str) -> bool:
 def _is_fill_in(cells: list[tuple[int, int, str]]) -> bool:
     if not cells:
         return False
-    hits = sum(1 for _, _, t in cells if _FILL_IN.search(t) or _FILL_IN_WORDS.match(re.sub(r"\s+", "", t)))
+    hits = sum(1 for _, _, t in cells if (_FILL_IN.search(t) and not t.lstrip().startswith("其中")) or _FILL_IN_WORDS.match(re.sub(r"\s+", "", t)))
     return hits * 2 >= len(cells) and hits >= 1
 
 
