@@ -56,6 +56,7 @@ def docs_cmd(
     files, stats = build_site(model, PortalOptions(single_file=single_file, compare=before, today=as_of))
     out_dir = out if out is not None else project / "target" / "docs"
     previous = _written_before(out_dir)
+    n_files = len(files)
     files[LISTING] = (json.dumps(sorted(files), ensure_ascii=False, indent=0) + "\n").encode("utf-8")
     atomic.write_tree(out_dir, files)
     for rel in sorted(previous - set(files)):
@@ -66,8 +67,8 @@ def docs_cmd(
             stale.parent.rmdir()
     err = console(stderr=True)
     size = f"{stats.bytes / 1024 / 1024:.1f} MB"
-    zh = f"已生成门户：{stats.pages} 页，{len(files)} 个文件，{size}，用时 {stats.seconds:.1f} 秒"
-    en = f"portal written: {stats.pages} pages, {len(files)} files, {size}, {stats.seconds:.1f} s"
+    zh = f"已生成门户：{stats.pages} 页，{n_files} 个文件，{size}，用时 {stats.seconds:.1f} 秒"
+    en = f"portal written: {stats.pages} pages, {n_files} files, {size}, {stats.seconds:.1f} s"
     err.print(zh if lang() == "zh" else en if lang() == "en" else f"{zh}\n{en}", markup=False)
     err.print(f"→ {display_path(out_dir / 'index.html')}", markup=False)
     raise typer.Exit(EXIT_OK)

@@ -130,12 +130,17 @@ class Portal:
         self.files = self._file_keys()
         self.reports_by_field: dict[str, list[tuple[Report, Column]]] = defaultdict(list)
         self.consumers_by_field: dict[str, list[tuple[Report, Consumer]]] = defaultdict(list)
+        #: Reports whose scope (``where``, on the report or a column) tests the field.
+        self.filters_by_field: dict[str, list[Report]] = defaultdict(list)
         self.ledgers_by_field: dict[str, list[Ledger]] = defaultdict(list)
         self.reports_by_ledger: dict[str, list[Report]] = defaultdict(list)
         for r in project.reports.values():
             for col in r.columns:
                 if col.field:
                     self.reports_by_field[col.field].append((r, col))
+            for cond in [*r.where, *(c for col in r.columns for c in col.where)]:
+                if r not in self.filters_by_field[cond.field]:
+                    self.filters_by_field[cond.field].append(r)
             for cons in r.consumers:
                 for f in cons.uses:
                     self.consumers_by_field[f].append((r, cons))
