@@ -336,3 +336,26 @@ def test_attachment_line_circled_numbering_blank_marker_and_hidden_lookup_sheet(
     fields = {c["label"]: c["field"] for c in form["columns"]}
     assert fields["户主姓名"] == "std.household_head_name" and fields["家庭人口"] == "std.household_size"  # 家庭人口 is in 人
     assert [s["sheet"] for s in data["skipped_sheets"]] == ["lists"]
+
+
+def test_two_forms_one_below_the_other_on_one_sheet(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "两张表"
+    ws["A1"] = "低保户名单表"
+    for i, t in enumerate(["序号", "姓名", "家庭人口数"]):
+        ws.cell(2, 1 + i, t)
+    for r in range(3, 7):
+        ws.cell(r, 1, r - 2), ws.cell(r, 2, f"人{r}"), ws.cell(r, 3, 3)
+    ws["A8"] = "特困人员名单表"  # after a blank row
+    for i, t in enumerate(["序号", "姓名", "供养方式"]):
+        ws.cell(9, 1 + i, t)
+    for r in range(10, 13):
+        ws.cell(r, 1, r - 9), ws.cell(r, 2, f"人{r}"), ws.cell(r, 3, "分散供养")
+    ws["A13"] = "制表人：          审核人："
+    wb.save(tmp_path / "s.xlsx")
+    result = _run("import", "xlsx", str(tmp_path / "s.xlsx"), "--out", str(tmp_path / "d"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    forms = json.loads(result.stdout)["forms"]
+    assert [(f["title"], f["header_rows"], f["data_rows"]) for f in forms] == [("低保户名单表", [2, 2], [3, 6]), ("特困人员名单表", [9, 9], [10, 12])]
+    assert compile_project(tmp_path / "d").ok

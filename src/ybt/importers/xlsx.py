@@ -102,6 +102,8 @@ class Form:
     skipped_rows: dict[str, list[int]]
     notes: list[Text] = dc_field(default_factory=list)
     hidden_rows: int = 0
+    #: The last sheet row (1-based) the form takes, footer included: another form may follow below.
+    end_row: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,14 +255,22 @@ def read_workbook(path: Path, display: str | None = None) -> WorkbookResult:
             except Exception as exc:  # noqa: BLE001
                 skipped.append(SkippedSheet(name, sheet_name, Text(f"无法读取：{exc}", f"cannot be read: {exc}")))
                 continue
-            try:
-                result = analyse_sheet(name, path, sheet_name, rows, merges, hidden.get(sheet_name, set()))
-            except Exception as exc:  # noqa: BLE001 - one odd sheet must not stop the import of the others
-                result = Text(f"无法识别此工作表（{type(exc).__name__}: {exc}）", f"cannot make out this sheet ({type(exc).__name__}: {exc})")
-            if isinstance(result, Text):
-                skipped.append(SkippedSheet(name, sheet_name, result))
-            else:
+            begin = 0
+            while True:  # several forms may stand one below another on one sheet
+                try:
+                    result = analyse_sheet(name, path, sheet_name, rows, merges, hidden.get(sheet_name, set()), begin)
+                except Exception as exc:  # noqa: BLE001 - one odd sheet must not stop the import of the others
+                    result = Text(f"无法识别此工作表（{type(exc).__name__}: {exc}）", f"cannot make out this sheet ({type(exc).__name__}: {exc})")
+                if isinstance(result, Text):
+                    if begin == 0:
+                        skipped.append(SkippedSheet(name, sheet_name, result))
+                    break
+                if begin and result.data_rows is None:
+                    break  # below a form, a header without data is a note or a signature block, not a form
                 forms.append(result)
+                if result.end_row <= begin or result.end_row >= len(rows) or result.data_rows is None:
+                    break
+                begin = result.end_row
     finally:
         with contextlib.suppress(Exception):
             wb.close()
@@ -274,15 +284,15 @@ def read_workbook(path: Path, display: str | None = None) -> WorkbookResult:
 class _Grid:
     """Cell texts with merged ranges resolved to their anchor."""
 
-    def __init__(self, rows: list[list[Any]], merges: Sequence[tuple[tuple[int, int], tuple[int, int]]], top: int) -> None:
+    def __init__(self, rows: list[list[Any]], merges: Sequence[tuple[tuple[int, int], tuple[int, int]]], top: int, begin: int = 0) -> None:
         self.rows = rows
-        self.width = max((len(r) for r in rows[: top + 200]), default=0)
+        self.width = max((len(r) for r in rows[begin : begin + top + 200]), default=0)
         self.anchor: dict[tuple[int, int], tuple[int, int, int, int]] = {}
         self.merges = [(a[0], a[1], b[0], b[1]) for a, b in merges]
         for r1, c1, r2, c2 in self.merges:
-            if r1 > top or (r2 - r1 + 1) * (c2 - c1 + 1) > 20000:
+            if r1 > begin + top or r2 < begin or (r2 - r1 + 1) * (c2 - c1 + 1) > 20000:
                 continue
-            for r in range(r1, min(r2, top) + 1):
+            for r in range(max(r1, begin), min(r2, begin + top) + 1):
                 for c in range(c1, c2 + 1):
                     self.anchor[(r, c)] = (r1, c1, r2, c2)
 
@@ -362,8 +372,8 @@ def _fill_in_pairs(texts: list[str]) -> dict[str, str]:
     return out
 
 
-def _find_header_start(g: _Grid, limit: int) -> int | None:
-    for r in range(min(limit, len(g.rows))):
+def _find_header_start(g: _Grid, limit: int, begin: int = 0) -> int | None:
+    for r in range(begin, min(begin + limit, len(g.rows))):
         cells = g.anchors(r)
         labels = [c for c in cells if _label_like(c[2])]
         if len(labels) < 2 or _is_fill_in(cells):
@@ -433,12 +443,13 @@ def analyse_sheet(
     rows: list[list[Any]],
     merges: Sequence[tuple[tuple[int, int], tuple[int, int]]],
     hidden_cols: set[int] | None = None,
+    begin: int = 0,
 ) -> Form | Text:
-    """The form on one sheet, or why there is none."""
-    if not rows or all(not cell_text(v) for row in rows[:HEADER_SEARCH_ROWS] for v in row):
+    """The form on one sheet from row ``begin`` (0-based) on, or why there is none."""
+    if not rows or all(not cell_text(v) for row in rows[begin : begin + HEADER_SEARCH_ROWS] for v in row):
         return Text("空工作表", "an empty sheet")
-    g = _Grid(rows, merges, HEADER_SEARCH_ROWS + MAX_HEADER_ROWS + 2)
-    start = _find_header_start(g, HEADER_SEARCH_ROWS)
+    g = _Grid(rows, merges, HEADER_SEARCH_ROWS + MAX_HEADER_ROWS + 2, begin)
+    start = _find_header_start(g, HEADER_SEARCH_ROWS, begin)
     if start is None:
         return Text("没有找到表头（说明或空白页）", "no header found (instructions or a blank page)")
     span = _span(g, start, start)
@@ -451,7 +462,7 @@ def analyse_sheet(
     title: str | None = None
     title_cell: str | None = None
     fill_texts: list[str] = []
-    for r in range(start):
+    for r in range(begin, start):
         cells = g.anchors(r)
         if not cells:
             continue
@@ -525,6 +536,7 @@ def analyse_sheet(
         first += 1
     # Data rows, 合计 rows and footers.
     data_first = data_last = -1
+    last_row = first - 1
     count = 0
     footer: list[str] = []
     skipped_rows: dict[str, list[int]] = {"total": [], "blank": []}
@@ -538,24 +550,41 @@ def analyse_sheet(
         row_cells = [(c, t) for c, t in texts if t]
         if not row_cells:
             skipped_rows["blank"].append(r + 1)
+            nxt = next((k for k in range(r + 1, min(n, r + 4)) if any(cell_text(v) for v in rows[k])), None)
+            if data_first >= 0 and nxt is not None and _next_form_title([t for t in (cell_text(v) for v in rows[nxt]) if t]):
+                break  # a blank row, then the title of another form on the same sheet
             r += 1
             continue
         head = row_cells[0][1].replace(" ", "").replace("\u3000", "")
         if _FOOTER_START.match(head) or any(_SIGNATURE.search(t) for _, t in row_cells):
             footer.extend(t for _, t in row_cells)
+            last_row = r
+            blank = 0
             for r2 in range(r + 1, min(n, r + 30)):
-                footer.extend(t for t in (cell_text(v) for v in rows[r2]) if t)
+                texts = [t for t in (cell_text(v) for v in rows[r2]) if t]
+                if not texts:
+                    blank += 1
+                    if blank >= 2:
+                        break
+                    continue
+                if blank and _next_form_title(texts):
+                    break
+                blank = 0
+                footer.extend(texts)
+                last_row = r2
             break
         if len(row_cells) == 1 and len(head) > 40 and count:
             footer.append(row_cells[0][1])
+            last_row = r
             break
         if any(_TOTAL.match(t.replace(" ", "").replace("\u3000", "")) for _, t in row_cells[:3]):
             skipped_rows["total"].append(r + 1)
+            last_row = r
             r += 1
             continue
         if data_first < 0:
             data_first = r
-        data_last = r
+        data_last = last_row = r
         count += 1
         for c, _t in row_cells:
             target = by_index.get(c)
@@ -587,8 +616,13 @@ def analyse_sheet(
         columns=columns,
         footer=footer[:40],
         skipped_rows={**skipped_rows, "units": unit_rows},
+        end_row=last_row + 1,
         notes=notes,
     )
+
+
+def _next_form_title(texts: list[str]) -> bool:
+    return len(texts) <= 2 and bool(re.search(r"(?:表|名册|名单|台账|清单)(?:[（(].*[)）])?$", texts[0].strip())) and len(texts[0].strip()) >= 4
 
 
 def _kind(title: str | None, columns: list[ImportedColumn]) -> str:
