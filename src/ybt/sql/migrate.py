@@ -385,8 +385,8 @@ def _rebuild_plan(before: SqlObject, after: SqlObject, renames: Mapping[str, str
                 break
     if not renamed and before.primary_key == after.primary_key:
         return None
-    if any(k not in sources for k in after.primary_key):
-        return None  # the new key cannot be filled: reported as a key change
+    if before.primary_key != after.primary_key and tuple(renamed.get(k, k) for k in before.primary_key) != after.primary_key:
+        return None  # a key change other than a merged key field: reported as an error (YBT603)
     kept = [o.name for o in before.columns if o.name not in new_names and o.name not in renamed]
     return _Rebuild(sources, kept, renamed)
 
