@@ -561,8 +561,8 @@ def analyse_sheet(
             last_row = r
             blank = 0
             for r2 in range(r + 1, min(n, r + 30)):
-                texts = [t for t in (cell_text(v) for v in rows[r2]) if t]
-                if not texts:
+                footer_texts = [t for t in (cell_text(v) for v in rows[r2]) if t]
+                if not footer_texts:
                     blank += 1
                     if blank >= 2:
                         break
