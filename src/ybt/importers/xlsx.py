@@ -546,8 +546,8 @@ def analyse_sheet(
     n = len(rows)
     while r < n:
         row = rows[r]
-        texts = [(c, cell_text(row[c])) for c in range(lo, min(hi + 1, len(row))) if row[c] is not None and row[c] != ""]
-        row_cells = [(c, t) for c, t in texts if t]
+        raw_cells = [(c, cell_text(row[c])) for c in range(lo, min(hi + 1, len(row))) if row[c] is not None and row[c] != ""]
+        row_cells = [(c, t) for c, t in raw_cells if t]
         if not row_cells:
             skipped_rows["blank"].append(r + 1)
             nxt = next((k for k in range(r + 1, min(n, r + 4)) if any(cell_text(v) for v in rows[k])), None)
@@ -561,8 +561,8 @@ def analyse_sheet(
             last_row = r
             blank = 0
             for r2 in range(r + 1, min(n, r + 30)):
-                footer_texts = [t for t in (cell_text(v) for v in rows[r2]) if t]
-                if not footer_texts:
+                texts = [t for t in (cell_text(v) for v in rows[r2]) if t]
+                if not texts:
                     blank += 1
                     if blank >= 2:
                         break
