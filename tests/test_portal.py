@@ -155,3 +155,17 @@ def test_folder_portal_links_files_with_chinese_names_and_spaces(tmp_path: Path)
     targets = {unquote(h.split("#")[0]) for h in re.findall(r'href="([^"#:]+\.html)(?:#[^"]*)?"', pages)}
     assert targets and targets <= set(files), sorted(targets - set(files))[:5]
     assert 'href="src__reports__%E8%A1%A5%E8%B4%B4%20%E6%B1%87%E6%80%BB.yaml.html' in pages
+
+
+def test_burden_before_and_after_charts_with_compare() -> None:
+    from ybt.analyze import burden
+    from ybt.emit.manifest import build_manifest
+
+    before = compile_project(EXAMPLES / "qingxi").project
+    after = compile_project(EXAMPLES / "minimal").project
+    assert before is not None and after is not None
+    files, _ = build_site(after, PortalOptions(single_file=True, compare=burden.measure(build_manifest(before), "examples/qingxi")))
+    html = files["index.html"].decode("utf-8")
+    for metric in ("reports_per_month", "entries_per_year", "hours_per_year"):
+        assert f'class="chart compare-{metric}"' in html
+    assert "改革前 before" in html and "examples/qingxi" in html
