@@ -46,6 +46,10 @@ _ORG_LABEL = re.compile(
 _LABEL_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"身份证|公民身份|身份號|證件號|证件号"), "resident_id"),
     (re.compile(r"信用代码|信用代碼"), "uscc"),
+    (re.compile(r"区划代码|区划编码|區劃代碼"), "division_code"),
+    (re.compile(r"邮政编码|^邮编$"), "postal_code"),
+    (re.compile(r"银行账号|银行卡号|银行账户|一卡通账号|社保卡号|收款账号|存折账号"), "bank_account"),
+    (re.compile(r"电子邮箱|电子邮件|^邮箱$|[Ee]-?mail"), "email"),
     (re.compile(r"电话|手机|電話|联系方式"), "phone"),
     (re.compile(r"出生年月$|年月$"), "year_month"),
     (re.compile(r"日期|时间|出生年月日|生日|時間"), "date"),
@@ -110,7 +114,7 @@ def _column_type(col: ImportedColumn) -> str:
         return by_label
     if by_values is None:
         return by_label or "string"
-    if by_label in ("resident_id", "uscc", "phone") and by_values in ("string", "integer"):
+    if by_label in ("resident_id", "uscc", "phone", "division_code", "postal_code", "bank_account", "email") and by_values in ("string", "integer"):
         # A labelled identity column whose values fail the check: keep the label's meaning, report it.
         return by_label
     if by_label in ("date", "year_month") and by_values in ("date", "year_month", "datetime"):

@@ -121,6 +121,8 @@ def kind_of(value: object) -> str:
         digits = str(int(value))
         if _MOBILE.match(digits):
             return "mobile"
+        if len(digits) >= 10:
+            return "code_digits"  # a 12-digit division code or an account typed as a number, not a quantity
         if len(digits) == 15 and resident_id_ok(digits):
             return "resident_id"
         if len(digits) == 8 and parse_date(digits) is not None and digits.startswith(("19", "20")):
@@ -142,7 +144,7 @@ def kind_of(value: object) -> str:
     if parse_year_month(text) is not None and not text.isdigit():
         return "year_month"
     if _NUMBER.match(text):
-        if len(text) >= 9 and text.isdigit() and text.startswith("0"):
+        if text.isdigit() and (len(text) >= 9 or (len(text) >= 6 and text.startswith("0"))):
             return "code_digits"
         if len(text) >= 16 and text.isdigit():
             return "long_digits"
@@ -206,6 +208,8 @@ class ColumnValues:
             return "boolean", share("boolean")
         if share("long_number") >= 0.5:
             return "string", share("long_number")
+        if share("code_digits", "long_digits") >= 0.8:
+            return "string", share("code_digits", "long_digits")
         return ("text" if self.max_len > 60 else "string"), 1.0 - share("integer", "decimal", "date")
 
     def low_cardinality(self) -> bool:
