@@ -7,6 +7,8 @@ file system (every other request is intercepted, aborted and fails the test).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 
 from chromium import browser_context, require_browser
-from conftest import EXAMPLES
+from conftest import EXAMPLES, REPO
 from ybt import atomic
 from ybt.pipeline import compile_project
 from ybt.portal import PortalOptions, build_site
@@ -61,12 +63,15 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     model = compile_project(EXAMPLES / "qingxi").project
     assert model is not None
     root = tmp_path_factory.mktemp("portal")
-    out = {}
-    for name, single in (("single", True), ("multi", False)):
-        files, _ = build_site(model, PortalOptions(single_file=single))
-        atomic.write_tree(root / name, files)
-        out[name] = root / name / "index.html"
-    return out
+    # The single file exactly as a user makes it; the folder of pages through the library.
+    run = subprocess.run(
+        [sys.executable, "-m", "ybt", "docs", "examples/qingxi", "--out", str(root / "single"), "--single-file"], cwd=REPO, capture_output=True
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    assert [p.name for p in (root / "single").iterdir() if not p.name.startswith(".")] == ["index.html"]
+    files, _ = build_site(model, PortalOptions(single_file=False))
+    atomic.write_tree(root / "multi", files)
+    return {"single": root / "single" / "index.html", "multi": root / "multi" / "index.html"}
 
 
 @pytest.fixture

@@ -71,8 +71,15 @@ def docs_cmd(
     en = f"portal written: {stats.pages} pages, {n_files} files, {size}, {stats.seconds:.1f} s"
     err.print(zh if lang() == "zh" else en if lang() == "en" else f"{zh}\n{en}", markup=False)
     err.print(f"→ {display_path(out_dir / 'index.html')}", markup=False)
+    if single_file and stats.bytes > SINGLE_FILE_WARN:
+        zh = "单文件较大，浏览器打开会慢；大项目请去掉 --single-file，生成按页拆分的目录"
+        en = "the single file is large and slow to open; for a project this size leave out --single-file to get a folder of pages"
+        err.print(zh if lang() == "zh" else en if lang() == "en" else f"{zh} / {en}", markup=False)
     raise typer.Exit(EXIT_OK)
 
+
+#: Above this size a single-file portal is slow to open: say so and suggest a folder of pages.
+SINGLE_FILE_WARN = 40 * 1024 * 1024
 
 #: The files the last run wrote, so that the next run can remove pages of objects that are gone.
 LISTING = ".ybt-docs-files.json"
