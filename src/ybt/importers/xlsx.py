@@ -468,10 +468,10 @@ def analyse_sheet(
             continue
         if title is None:
             # A title may share its row with 表号： / 制表机关： cells: the one cell that is not a fill-in.
-            plain = [c for c in cells if not _FILL_IN.search(c[2]) and not _FILL_IN_WORDS.match(re.sub(r"\s+", "", c[2]))]
-            if len(plain) == 1 and len(cells) > 1 and _TITLE_END.search(plain[0][2].strip()) and not _NOT_TITLE.match(plain[0][2].strip()):
-                title, title_cell = re.sub(r"\s+", " ", plain[0][2]).strip(), f"{col_letter(plain[0][0])}{r + 1}"
-                fill_texts.extend(t for c, _, t in cells if c != plain[0][0])
+            lone = [c for c in cells if not _FILL_IN.search(c[2]) and not _FILL_IN_WORDS.match(re.sub(r"\s+", "", c[2]))]
+            if len(lone) == 1 and len(cells) > 1 and _TITLE_END.search(lone[0][2].strip()) and not _NOT_TITLE.match(lone[0][2].strip()):
+                title, title_cell = re.sub(r"\s+", " ", lone[0][2]).strip(), f"{col_letter(lone[0][0])}{r + 1}"
+                fill_texts.extend(t for c, _, t in cells if c != lone[0][0])
                 continue
         if _is_fill_in(cells):
             fill_texts.extend(t for _, _, t in cells)
