@@ -26,6 +26,7 @@ from ybt.cli import Format as DiagFormat
 from ybt.diagnostics import Diagnostic, Text
 from ybt.load import display_path
 from ybt.render import console, render_text
+from ybt.sql import rules as _rules  # noqa: F401  (registers the YBT6xx codes for ybt rule)
 
 
 class Dialect(StrEnum):
