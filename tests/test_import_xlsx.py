@@ -137,6 +137,8 @@ def test_near_misses_stay_apart(imported: tuple[list[Truth], dict[str, Any], Pat
     assert summary[(("城市低保",), "人数")] != summary[(("农村低保",), "人数")]
     assert field("低保花名册", "月保障金额（元）", ("家庭情况",)) not in summary.values()
     assert field("个体工商户", "手机号码", ("安全负责人",)) != "std.phone"
+    # A shop's 联系电话 is the organisation's: the same field in both organisation forms, not a resident's phone.
+    assert field("个体工商户", "联系电话") == field("隐患排查", "联系电话") != "std.phone"
 
 
 def test_value_types_are_inferred(imported: tuple[list[Truth], dict[str, Any], Path]) -> None:

@@ -333,6 +333,7 @@ def corpus() -> list[FormSpec]:
                 S("姓名", ("安全负责人",), "principal.name", lambda rng, _i: name(rng)),
                 S("手机号码", ("安全负责人",), "principal.phone", lambda rng, _i: phone(rng)),
                 S("经营场所", (), "org.address", _address, std="std.business_address"),
+                S("联系电话", (), "org.phone", lambda rng, _i: phone(rng)),
                 S("从业人数", (), "org.employees", _int(1, 40), std="std.employee_count"),
             ],
             rows=16,
@@ -357,6 +358,24 @@ def corpus() -> list[FormSpec]:
             rows=14,
             numbering=False,
             footer=["审核人：            填表日期："],
+        ),
+        # 8. 应急：另一张组织表 — the shop's 联系电话 is the organisation's, not a resident's (std.phone).
+        FormSpec(
+            "yj_yinhuan.xlsx",
+            "隐患排查",
+            "生产经营单位安全隐患排查台账",
+            [
+                S("序号", (), None, _serial),
+                S("企业名称", (), "org.name", lambda _rng, i: f"清溪区{i}号商行", std="std.org_name"),
+                S("统一社会信用代码", (), "org.uscc", lambda rng, _i: uscc(rng), std="std.uscc"),
+                S("法定代表人", (), "legal_rep.name", lambda rng, _i: name(rng), std="std.legal_rep_name"),
+                S("联系电话", (), "org.phone", lambda rng, _i: phone(rng)),
+                S("隐患等级", (), "yj.level", _choice("一般", "重大")),
+                S("排查日期", (), "yj.found_on", _real_date),
+            ],
+            rows=10,
+            numbering=True,
+            footer=["检查人员签字：            企业负责人签字："],
         ),
     ]
 

@@ -92,6 +92,7 @@ class Candidate:
     type: str
     scratch_type: str
     unit: str | None = None
+    entity: str | None = None
 
 
 @dataclass
@@ -141,10 +142,25 @@ def _field_label(leaf: str, path: list[str], role_from_group: bool, repeated: bo
     return leaf
 
 
+_ORG_SUBJECT = re.compile(r"统一社会信用代码|信用代码|注册号|^单位名称$|企业名称|市场主体|商户名称|店名|字号|机构名称|^法定代表人|^法人代表")
+_PERSON_SUBJECT = re.compile(r"^(?:\S{0,6}姓名|名字)$|身份证|公民身份")
+
+
+def form_subject(form: Form) -> str | None:
+    """``organisation`` for a form whose rows are organisations (credit code, 单位名称, no person of its own),
+    ``person`` for one whose rows are people; the contact phone of a shop is not a resident's phone."""
+    labels = [normalize(c.label) for c in form.columns if c.structural is None and group_role(c.path) is None]
+    person = any(_PERSON_SUBJECT.search(x) and split_role(x)[0] == "self" for x in labels)
+    if any(_ORG_SUBJECT.search(x) for x in labels) and not person:
+        return "organisation"
+    return "person" if person else None
+
+
 def _candidates(forms: list[Form]) -> list[Candidate]:
     out: list[Candidate] = []
     n = 0
     for form in forms:
+        subject = form_subject(form)
         leaves: dict[str, int] = defaultdict(int)
         for col in form.columns:
             leaves[normalize(col.label)] += 1
@@ -162,7 +178,13 @@ def _candidates(forms: list[Form]) -> list[Candidate]:
             label = _field_label(leaf, col.path, role is not None, leaves[normalize(col.label)] > 1)
             if form.kind == "summary" and not is_org_column(leaf):
                 role = SUMMARY_ROLE
-            out.append(Candidate(f"c{n:05d}", form, col, label, role, ftype, _scratch_type(ftype), _count_unit(leaf)))
+            scratch = _scratch_type(ftype)
+            entity = None
+            if subject == "organisation" and not is_org_column(leaf) and role != SUMMARY_ROLE:
+                entity = "std.organisation"
+            elif subject == "person" and scratch in ("phone", "email", "bank_account"):
+                entity = "std.person"
+            out.append(Candidate(f"c{n:05d}", form, col, label, role, ftype, scratch, _count_unit(leaf), entity))
     return out
 
 
@@ -215,7 +237,9 @@ def _scratch_project(root: Path, candidates: list[Candidate], catalog: Path | No
             doc["role"] = c.role
         if c.unit:
             doc["unit"] = c.unit
-        if with_std and c.scratch_type in _IDENTITY_ENTITY:
+        if with_std and c.entity:
+            doc["entity"] = c.entity
+        elif with_std and c.scratch_type in _IDENTITY_ENTITY:
             # Identity types are compared within their entity (dupes blocks on it), as the standard fields are.
             doc["entity"] = _IDENTITY_ENTITY[c.scratch_type]
         docs.append(doc)
