@@ -17,6 +17,7 @@ a column that aggregates a roster column is not that column.
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 import tempfile
@@ -515,9 +516,9 @@ def _common_label(cands: list[Candidate]) -> str:
 
 def _initials(text: str) -> str:
     """Pinyin initials of a Chinese label (身份证号 → sfzh), as district catalogs name fields."""
-    try:
-        from pypinyin import Style, lazy_pinyin
-    except ImportError:  # pragma: no cover - optional: without it, ids are f001, f002…
+    try:  # optional (not needed to type-check): without it, ids are field, field_2…
+        pypinyin: Any = importlib.import_module("pypinyin")
+    except ImportError:  # pragma: no cover
         return ""
     out = []
     for ch in text:
@@ -525,7 +526,7 @@ def _initials(text: str) -> str:
             if ch.isalnum():
                 out.append(ch.lower())
             continue
-        py = lazy_pinyin(ch, style=Style.FIRST_LETTER)
+        py = pypinyin.lazy_pinyin(ch, style=pypinyin.Style.FIRST_LETTER)
         if py and py[0].isascii() and py[0].isalpha():
             out.append(py[0].lower())
     ident = re.sub(r"[^a-z0-9_]", "", "".join(out))
