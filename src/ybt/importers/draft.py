@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from ybt import atomic
-from ybt.analyze.labels import normalize, split_role, split_unit
+from ybt.analyze.labels import normalize, split_unit
 from ybt.importers.mapping import SUMMARY_ROLE, Mapping, _initials
 from ybt.importers.xlsx import Form, SkippedSheet
 
@@ -141,8 +141,6 @@ def write_draft(
             doc["source"] = {"derived": "汇总表中的统计数，由明细数据汇总得出（导入时推断） aggregated from roster data (inferred on import)"}
         elif role:
             doc["role"] = role
-        elif split_role(split_unit(normalize(label))[0])[0] != "self":
-            pass  # the label names the role (户主姓名); the analysis reads it from there
         doc["status"] = "draft"
         meta: dict[str, Any] = {
             "imported_from": [

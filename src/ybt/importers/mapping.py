@@ -34,7 +34,7 @@ from ybt.analyze.labels import ROLE_PREFIXES, SynonymTable, concept, normalize, 
 from ybt.diagnostics import Text
 from ybt.importers.values import overlap
 from ybt.importers.xlsx import Form, ImportedColumn
-from ybt.model import Field, Project
+from ybt.model import Project
 from ybt.pipeline import compile_project
 
 SCRATCH_NS = "ybtimport"
@@ -531,11 +531,3 @@ def _initials(text: str) -> str:
             out.append(py[0].lower())
     ident = re.sub(r"[^a-z0-9_]", "", "".join(out))
     return ident
-
-
-def describe(f: Field) -> str:
-    return f"{f.qualified}（{f.label}）"
-
-
-def concept_of(label: str) -> str:
-    return concept(label, synonym_table()).core

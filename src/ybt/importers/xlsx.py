@@ -101,7 +101,6 @@ class Form:
     footer: list[str]
     skipped_rows: dict[str, list[int]]
     notes: list[Text] = dc_field(default_factory=list)
-    hidden_rows: int = 0
     #: The last sheet row (1-based) the form takes, footer included: another form may follow below.
     end_row: int = 0
 
