@@ -636,6 +636,8 @@ def _kind(title: str | None, columns: list[ImportedColumn]) -> str:
     plain = [re.sub(r"\s+", "", c.label) for c in columns if c.structural is None]
     person = any(_PERSON_LABEL.search(p) for p in plain) or any(c.type in ("resident_id", "uscc") for c in columns)
     t = title or ""
+    if re.search(r"花名册|名册|名单|明细|清单|台账", t):
+        return "roster"
     if _ROSTER_TITLE.search(t) and not re.search(r"汇总", t):
         return "roster"
     if person and not re.search(r"汇总", t):
