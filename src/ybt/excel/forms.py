@@ -2,8 +2,8 @@
 
 A :class:`Form` is what a template shows and what ingest checks: the pool table, its columns in
 order with the catalog's type, code list, constraints and filling rule, the key that identifies a
-row, and a checksum of all of that. The column names come from the SQL generator, so a template
-always matches the table it is ingested into. Derived reports (built from ledgers) need no template:
+row, and a checksum of all of that. The column names follow the SQL generator's naming (a test
+checks them against its tables), so a template always matches the table it is ingested into. Derived reports (built from ledgers) need no template:
 their rows come from the ledgers.
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ybt.model import Codelist, Field, Project, Report
-from ybt.sql.build import build, ident_name
+from ybt.sql.build import RESERVED, ident_name
 
 #: Bumped when the template layout changes, so that old templates are refused, not misread.
 LAYOUT_VERSION = "1"
@@ -109,45 +110,36 @@ def forms_of(project: Project) -> dict[str, Form]:
     hit = _CACHE.get(id(project))
     if hit is not None and hit[0] is project:
         return hit[1]
-    b = build(project, "sqlite")
     out: dict[str, Form] = {}
     for uid in sorted(project.ledgers):
         led = project.ledgers[uid]
-        obj = b.object(ident_name("ledger", led.namespace, led.id))
-        if obj is None:
-            continue
+        names = column_names(project, led.field_uids())
         cols: list[FormColumn] = []
         lkey: list[str] = []
-        for sc in obj.columns:
-            if sc.field is None:
-                continue
-            lf = project.fields[sc.field]
-            is_key = sc.field in led.key
+        for item in led.fields:
+            lf = project.fields[item.field]
+            is_key = item.field in led.key
             if is_key:
-                lkey.append(sc.name)
+                lkey.append(names[item.field])
             lcl = project.codelists.get(lf.codelist) if lf.codelist else None
-            cols.append(FormColumn(sc.name, sc.label, lf.type, lf, (), sc.not_null, lcl, lf.unit, is_key, lf.sensitivity == "sensitive"))
-        out[uid] = Form(uid, "ledger", led.label, obj.name, led.org_level, tuple(cols), tuple(lkey), False, led.update_frequency, led.steward)
+            not_null = item.required or is_key or lf.constraints.required
+            label = item.label or lf.label
+            cols.append(FormColumn(names[item.field], label, lf.type, lf, (), not_null, lcl, lf.unit, is_key, lf.sensitivity == "sensitive"))
+        table = ident_name("ledger", led.namespace, led.id)
+        out[uid] = Form(uid, "ledger", led.label, table, led.org_level, tuple(cols), tuple(lkey), False, led.update_frequency, led.steward)
     for uid in sorted(project.reports):
         r = project.reports[uid]
         if r.sources:
             continue
-        obj = b.object(ident_name("report", r.department, r.id))
-        if obj is None:
-            continue
-        by_id = {c.id: c for c in r.columns}
         key_fields = _roster_key(project, r)
         cols = []
-        for sc in obj.columns:
-            column = by_id.get(sc.name)
-            if column is None:  # period, org_unit: from the template's meta sheet
-                continue
+        for column in r.columns:  # period and org_unit come from the template's meta sheet
             f = project.fields.get(column.field) if column.field else None
             cl = project.codelists.get(f.codelist) if f is not None and f.codelist and column.aggregate is None else None
             is_key = r.form == "roster" and f is not None and f.uid in key_fields
             cols.append(
                 FormColumn(
-                    sc.name,
+                    column.id,
                     column.label,
                     _effective_type(f, column.aggregate),
                     f if column.aggregate is None or column.aggregate in ("sum", "min", "max") else None,
@@ -160,9 +152,23 @@ def forms_of(project: Project) -> dict[str, Form]:
                 )
             )
         key = tuple(c.name for c in cols if c.key)
-        out[uid] = Form(uid, "report", r.title, obj.name, r.fill_level, tuple(cols), key, True, r.frequency, r.department, r.form)
+        out[uid] = Form(
+            uid, "report", r.title, ident_name("report", r.department, r.id), r.fill_level, tuple(cols), key, True, r.frequency, r.department, r.form
+        )
     _CACHE.clear()
     _CACHE[id(project)] = (project, out)
+    return out
+
+
+def column_names(project: Project, fields: Sequence[str]) -> dict[str, str]:
+    """The pool's column name of each ledger field, as :mod:`ybt.sql.build` names them (checked by a test)."""
+    ids: dict[str, int] = {}
+    for uid in fields:
+        ids[project.fields[uid].id] = ids.get(project.fields[uid].id, 0) + 1
+    out: dict[str, str] = {}
+    for uid in fields:
+        f = project.fields[uid]
+        out[uid] = f.id if ids[f.id] == 1 and f.id not in RESERVED else ident_name(f.namespace, f.id)
     return out
 
 
