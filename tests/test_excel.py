@@ -12,11 +12,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import EXAMPLES
-from excelfill import fill, good_rows, meta_of
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
+from conftest import EXAMPLES
+from excelfill import fill, good_rows, meta_of
 from ybt import values
 from ybt.cli import app
 from ybt.excel.export import export
@@ -217,7 +217,7 @@ def test_fill_ingest_query_reingest_update(minimal: Project, tmp_path: Path, dia
     fill(tpl, newer, rows)
     [upd] = ingest([newer], url, who="tester2")
     assert upd.ok and (upd.updated, upd.unchanged) == (1, 4)
-    _, hist = query(url, f'SELECT who, file, action, old, new FROM "{HISTORY}" WHERE action = \'update\'')
+    _, hist = query(url, f"SELECT who, file, action, old, new FROM \"{HISTORY}\" WHERE action = 'update'")
     assert len(hist) == 1 and hist[0][0] == "tester2" and hist[0][1] == "g.xlsx"
     assert json.loads(hist[0][4])["name"] == "李四改" and json.loads(hist[0][3])["name"] != "李四改"
 
@@ -409,7 +409,7 @@ def _loaded_minimal(minimal: Project, tmp_path: Path, n: int = 4) -> str:
         fill(tpl, filled, rows)
         [res] = ingest([filled], url)
         assert res.ok, [d.message for d in res.diagnostics]
-        pool.execute(f"UPDATE \"{form.table}\" SET name = '=HYPERLINK(\"http://x\",\"y\")' WHERE org_unit = '500198100202'")
+        pool.execute(f'UPDATE "{form.table}" SET name = \'=HYPERLINK("http://x","y")\' WHERE org_unit = \'500198100202\'')
     finally:
         pool.close()
     return url
@@ -424,7 +424,7 @@ def test_export_layout_masking_and_neutralising(minimal: Project, tmp_path: Path
     ws = wb.worksheets[0]
     assert ws["A1"].value == "重度残疾人护理补贴发放花名册"
     assert {"基本情况", "残疾情况", "监护人"} <= {c.value for c in ws[3]}
-    assert any(str(r) .startswith("B3:") or str(r).startswith("A3:") for r in ws.merged_cells.ranges)
+    assert any(str(r).startswith("B3:") or str(r).startswith("A3:") for r in ws.merged_cells.ranges)
     body = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
     assert len(body) == 4
     ids = [r[3] for r in body]
