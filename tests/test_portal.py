@@ -46,6 +46,13 @@ def test_header_merges_groups_and_stretches_ungrouped_columns() -> None:
     assert sum(c.leaf for row in rows for c in row) == len(cols)
 
 
+def test_header_text_matches_the_excel_template() -> None:
+    col = Column(id="bzje", label="月保障金", required=True, group=("保障对象",))
+    rows = header_rows([col], {"bzje": "元"})
+    assert rows[1][0].text == "*月保障金（元）"
+    assert header_rows([Column(id="x", label="面积（亩）")], {"x": "亩"})[0][0].text == "面积（亩）"
+
+
 def test_header_does_not_merge_equal_groups_that_are_not_adjacent() -> None:
     rows = header_rows([_col("a", "g"), _col("b"), _col("c", "g")])
     assert [(c.text, c.colspan) for c in rows[0]] == [("g", 1), ("b", 1), ("g", 1)]

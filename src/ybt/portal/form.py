@@ -7,7 +7,7 @@ than the deepest has its label cell stretched down (rowspan), as in a hand-made 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ybt.model import Column
@@ -24,8 +24,17 @@ class HeaderCell:
     title: str | None = None
 
 
-def header_rows(columns: Sequence[Column]) -> list[list[HeaderCell]]:
-    """Rows of header cells, top to bottom; every row's cells are in column order."""
+def leaf_text(col: Column, unit: str | None = None) -> str:
+    """A column's header text as the Excel template writes it: ``*`` when required, the unit in brackets."""
+    text = col.label + (f"（{unit}）" if unit and f"（{unit}）" not in col.label else "")
+    return ("*" + text) if col.required else text
+
+
+def header_rows(columns: Sequence[Column], units: Mapping[str, str | None] | None = None) -> list[list[HeaderCell]]:
+    """Rows of header cells, top to bottom; every row's cells are in column order.
+
+    ``units`` maps a column id to its unit (the column's own or its field's), written after the label.
+    """
     if not columns:
         return []
     depth = max(len(c.group) for c in columns) + 1
@@ -44,8 +53,8 @@ def header_rows(columns: Sequence[Column]) -> list[list[HeaderCell]]:
                 i = j
                 continue
             if len(col.group) == level:
-                note = "；".join(x for x in (f"单位：{col.unit}" if col.unit else "", col.note or "") if x) or None
-                row.append(HeaderCell(col.label, rowspan=depth - level, leaf=True, title=note))
+                unit = (units or {}).get(col.id, col.unit)
+                row.append(HeaderCell(leaf_text(col, unit), rowspan=depth - level, leaf=True, title=col.note))
             i += 1
         rows.append(row)
     return rows

@@ -287,7 +287,8 @@ class Portal:
                 Page(f"field/{f.qualified}", f"{f.label} · {f.qualified}", "field.html.j2", {"f": f, "codelist": p.codelists.get(f.codelist or "")}, "fields")
             )
         for r in reports:
-            ctx = {"r": r, "header": form.header_rows(r.columns), "findings": self.findings_by_object.get(r.uid, [])}
+            units = {c.id: c.unit or (p.fields[c.field].unit if c.field is not None and c.field in p.fields else None) for c in r.columns}
+            ctx = {"r": r, "header": form.header_rows(r.columns, units), "findings": self.findings_by_object.get(r.uid, [])}
             out.append(Page(f"report/{r.qualified}", r.title, "report.html.j2", ctx, "reports"))
         for led in ledgers:
             out.append(
