@@ -17,6 +17,7 @@ from ybt.emit.manifest import build_manifest
 from ybt.model import Project
 from ybt.pipeline import compile_project
 from ybt.sql import DIALECTS
+from ybt.sql import build as sql_build
 from ybt.sql.build import build
 from ybt.sql.frommanifest import project_from_manifest
 from ybt.sql.pool import Pool, init
@@ -217,6 +218,7 @@ def test_output_is_deterministic_and_survives_the_manifest(qingxi_pre: Project) 
     rebuilt = project_from_manifest(json.loads(json.dumps(build_manifest(qingxi_pre))))
     for dialect in ("sqlite", "postgres"):
         first = build(qingxi_pre, dialect).files()
+        sql_build._CACHE.clear()  # build again for real, not from the per-process cache
         assert build(again, dialect).files() == first
         assert build(rebuilt, dialect).files() == first
 

@@ -23,7 +23,7 @@ pytest_plugins = ["sqlfixtures"]
 Cli = Callable[..., Any]
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("duckdb", marks=pytest.mark.slow)])
 def test_the_merge_migrates_without_losing_a_row(qingxi_pre: Project, qingxi_post: Project, tmp_path: Path, dialect: str) -> None:
     if dialect == "duckdb":
         pytest.importorskip("duckdb")

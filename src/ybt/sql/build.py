@@ -909,6 +909,26 @@ class _Builder:
         return self.out
 
 
+_CACHE: dict[tuple[str, str, str], SqlBuild] = {}
+_CACHE_SIZE = 8
+
+
 def build(project: Project, dialect: str = DEFAULT_DIALECT) -> SqlBuild:
-    """The data pool of ``project`` in ``dialect``: every object, its statements, grants and gaps."""
-    return _Builder(project, dialect).build()
+    """The data pool of ``project`` in ``dialect``: every object, its statements, grants and gaps.
+
+    The result is read-only. A project compiled from files is built once per process: the same root and
+    the same file checksums give the same SQL (``ybt db init`` and the tests build one project often).
+    """
+    key = None
+    if project.file_checksums:
+        digest = hashlib.sha256(json.dumps(sorted(project.file_checksums.items())).encode()).hexdigest()
+        key = (str(project.root), dialect, digest)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+    out = _Builder(project, dialect).build()
+    if key is not None:
+        while len(_CACHE) >= _CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = out
+    return out
