@@ -182,13 +182,20 @@ class SqlBuild:
 
     def files(self) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
+        notes: dict[str, list[str]] = {}
+        for gap in self.gaps:
+            # only ids and ybt's own words: spec text never goes into a comment either
+            notes.setdefault(gap.object, []).append(f"-- ybt: {gap.column + ': ' if gap.column else ''}{gap.what}")
         for obj in self.objects:
-            files[obj.file] = _sql_file(obj.statements)
+            files[obj.file] = _sql_file(obj.statements, sorted(set(notes.get(obj.name, []))))
         files["metadata.sql"] = _sql_file(self.meta_statements)
         header = [] if self.dialect in GRANTS else [f"-- {self.dialect} has no roles or GRANT: the access design is recorded in {META_GRANTS}"]
         files["roles.sql"] = _sql_file(self.role_statements, header)
         files["grants.sql"] = _sql_file(self.grant_statements, header)
-        files["all.sql"] = _sql_file(self.statements(), [f"-- ybt {__version__} · project {self.project_id} · dialect {self.dialect}"])
+        head = [f"-- ybt {__version__} · project {self.project_id} · dialect {self.dialect}"]
+        if self.dialect == "sqlite":
+            head.append("-- SQLite enforces the foreign keys only after PRAGMA foreign_keys = ON (on every connection)")
+        files["all.sql"] = _sql_file(self.statements(), head)
         files["sql_manifest.json"] = (json.dumps(self.manifest(), ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
         return files
 
