@@ -291,7 +291,7 @@ class _Builder:
         if f.base_type == "string":
             if c.min_length:
                 out.append(exp.GTE(this=exp.Length(this=column.copy()), expression=lit(c.min_length)))
-            if c.max_length is not None and self.d != "mysql":
+            if c.max_length is not None and (self.d != "mysql" or f.type == "text"):  # MySQL strings are VARCHAR(max_length)
                 out.append(exp.LTE(this=exp.Length(this=column.copy()), expression=lit(c.max_length)))
             if c.pattern:
                 if self.d in REGEX:
@@ -887,9 +887,8 @@ class _Builder:
         n_ref = sum(1 for o in self.out.objects if o.role in ("org_units", "codelist"))
         self.out.objects[n_ref:n_ref] = meta_objs
         if self.d in GRANTS:
-            for d, role in sorted(self.out.roles.items()):
+            for role in sorted(self.out.roles.values()):  # in role-name order: migrate and pool pair them up that way
                 self.out.role_statements.append(self.sql(exp.Command(this="CREATE", expression=exp.Literal.string("ROLE " + q(role).sql(dialect=self.d)))))
-                del d
             for g in self.out.grants:
                 self.out.grant_statements.append(
                     self.sql(
