@@ -363,10 +363,14 @@ def _is_unit(text: str) -> bool:
 
 def _fill_in_pairs(texts: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for t in texts:
+    for text in texts:
+        # 表    号： → 表号： (keys spaced out to fill the cell)
+        t = re.sub(r"(^|\s)([\u4e00-\u9fff])\s+([\u4e00-\u9fff])(\s*[:：])", r"\1\2\3\4", text)
         for m in re.finditer(r"([^:：\s_]{2,16}?)\s*[:：]\s*([^:：]*?)(?=\s{2,}|\s*[^:：\s_]{2,16}[:：]|$)", t):
             key = m.group(1).strip()
             val = m.group(2).strip().strip("_").strip()
+            if re.fullmatch(r"[\s_年月日]*", val):
+                val = ""  # a blank to fill: ___ or 年 月 日
             if key:
                 out[key] = val
     return out
