@@ -101,7 +101,7 @@ def write_draft(
         project["departments"].append({"id": department, "name": "导入的旧表 imported legacy forms"})
         for src in sorted(catalog.rglob("*")):
             rel = src.relative_to(catalog)
-            if any(p.startswith(".") or p in ("target", "node_modules", "__pycache__") for p in rel.parts) or rel.parts[0] == "imported":
+            if any(p.startswith(".") or p in ("target", "node_modules", "__pycache__") for p in rel.parts) or rel.name.startswith("import-report."):
                 continue
             if src.is_file() and rel.as_posix() != "ybt.yaml":
                 files[rel.as_posix()] = src.read_bytes()
@@ -155,7 +155,7 @@ def write_draft(
         doc["meta"] = meta
         field_docs.append(doc)
     if field_docs:
-        files["imported/fields.yaml"] = dump(field_docs).encode("utf-8")
+        files[f"{department}/fields.yaml"] = dump(field_docs).encode("utf-8")
     # Reports.
     taken: set[str] = set()
     report_entries: list[dict[str, Any]] = []
@@ -212,7 +212,7 @@ def write_draft(
         }
         if form.kind == "roster" and form.data_row_count:
             doc["expected_rows"] = max(1, form.data_row_count)
-        files[f"imported/reports/{rid}.yaml"] = dump([doc]).encode("utf-8")
+        files[f"{department}/reports/{rid}.yaml"] = dump([doc]).encode("utf-8")
         report_entries.append({"report": f"{department}.{rid}", "file": form.file, "sheet": form.sheet})
     report = {
         "forms": [f.to_dict() for f in forms],
@@ -225,8 +225,8 @@ def write_draft(
     }
     files["import-report.json"] = (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     files["import-report.md"] = markdown(report).encode("utf-8")
-    if out.exists() and (out / "imported").is_dir():
-        shutil.rmtree(out / "imported")
+    if out.exists() and (out / department).is_dir():
+        shutil.rmtree(out / department)  # a re-import replaces the previous one
     atomic.write_tree(out, files)
     return report
 
