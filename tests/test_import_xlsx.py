@@ -361,3 +361,17 @@ def test_two_forms_one_below_the_other_on_one_sheet(tmp_path: Path) -> None:
     forms = json.loads(result.stdout)["forms"]
     assert [(f["title"], f["header_rows"], f["data_rows"]) for f in forms] == [("低保户名单表", [2, 2], [3, 6]), ("特困人员名单表", [9, 9], [10, 12])]
     assert compile_project(tmp_path / "d").ok
+
+
+def test_import_in_batches_with_the_previous_draft_as_catalog(tmp_path: Path) -> None:
+    src = tmp_path / "forms"
+    src.mkdir()
+    build(src)
+    first, second = tmp_path / "d1", tmp_path / "d2"
+    assert _run("import", "xlsx", str(src / "mz_dibao.xlsx"), "--out", str(first)).exit_code == 0
+    result = _run("import", "xlsx", str(src / "tyjr.xlsx"), "--out", str(second), "--catalog", str(first), "--format", "json")
+    assert result.exit_code == 0, result.output
+    fields = {c["label"]: c["field"] for c in json.loads(result.stdout)["forms"][0]["columns"]}
+    assert fields["证件号码"] == "std.resident_id"
+    assert (second / "imported").is_dir() and (second / "imported2" / "reports").is_dir()
+    assert compile_project(second).ok
