@@ -510,6 +510,7 @@ def analyse_sheet(
                 last = None
     hidden_cols = hidden_cols or set()
     columns: list[ImportedColumn] = []
+    unlabelled: list[str] = []
     for c in range(span[0], span[1] + 1):
         seq: list[tuple[str, tuple[int, int]]] = []
         for r in range(start, end + 1):
@@ -517,6 +518,7 @@ def analyse_sheet(
             if h is not None and (not seq or seq[-1][1] != h[1]):
                 seq.append(h)
         if not seq:
+            unlabelled.append(col_letter(c))
             continue
         leaf, key = seq[-1]
         label = leaf.strip()
@@ -609,6 +611,12 @@ def analyse_sheet(
     notes: list[Text] = []
     if data_first < 0:
         notes.append(Text("表中没有数据行，类型只能按表头推断", "the form has no data rows: types come from labels only"))
+    if unlabelled:
+        notes.append(Text(f"没有栏目名的列已跳过：{'、'.join(unlabelled)}", f"columns without a heading were skipped: {', '.join(unlabelled)}"))
+    if end - start + 1 > 3:
+        notes.append(Text(f"表头有 {end - start + 1} 行，请核对分组", f"the header has {end - start + 1} rows: check the groups"))
+    if any(c.type == "uscc" and c.values.kinds["registration_no"] for c in columns):
+        notes.append(Text("信用代码栏中混有 15 位旧工商注册号", "the credit-code column also holds old 15-digit registration numbers"))
     hidden = [c.col for c in columns if c.hidden]
     if hidden:
         notes.append(Text(f"隐藏的列：{'、'.join(hidden)}", f"hidden columns: {', '.join(hidden)}"))
