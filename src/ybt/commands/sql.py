@@ -143,7 +143,7 @@ def init_cmd(
         if not result.migration.ok:
             _say("有不能安全迁移的改动，数据池未作任何修改", "some changes cannot be migrated safely: the pool was not changed")
             raise typer.Exit(EXIT_FINDINGS)
-    verb = ("将", "would ") if dry_run else ("已", "")
+    verb = ("将", "would be ") if dry_run else ("已", "")
     if result.created:
         _say(f"{verb[0]}建立数据池：{result.statements} 条语句 → {url}", f"pool {verb[1]}created: {result.statements} statements → {url}")
     else:
