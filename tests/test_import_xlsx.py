@@ -375,3 +375,11 @@ def test_import_in_batches_with_the_previous_draft_as_catalog(tmp_path: Path) ->
     assert fields["证件号码"] == "std.resident_id"
     assert (second / "imported").is_dir() and (second / "imported2" / "reports").is_dir()
     assert compile_project(second).ok
+
+
+def test_recurring_values_are_evidence_and_equal_values_of_another_role_are_reported(imported: tuple[list[Truth], dict[str, Any], Path]) -> None:
+    _truths, data, _out = imported
+    forms = _forms(data)
+    ids = next(c for c in forms[("mz_dibao.xlsx", "低保花名册")]["columns"] if c["label"] == "身份证号码")
+    assert any(e["kind"] == "values" and "cl_butie.xlsx" in e["zh"] for e in ids["evidence"])
+    assert any("household_head" in u["en"] and "kept apart" in u["en"] for u in data["uncertain"])

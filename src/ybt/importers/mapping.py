@@ -335,7 +335,7 @@ def map_columns(forms: list[Form], catalog: Path | None = None, min_score: float
     for c in candidates:
         if c.key in target_of:
             groups.union(first_of.setdefault(target_of[c.key], c.key), c.key)
-    _value_evidence(candidates, profiles, groups, target_of, synonyms, min_score)
+    _value_evidence(candidates, profiles, groups, target_of, synonyms, min_score, result.uncertain)
     # Two columns of one form never share a field: keep the closest, split off the others.
     members: dict[str, list[str]] = defaultdict(list)
     for c in candidates:
@@ -375,7 +375,7 @@ def map_columns(forms: list[Form], catalog: Path | None = None, min_score: float
             for k in keys:
                 result.targets[k] = f.qualified
                 ev, s = _evidence_dicts(profiles[k], profile(project, f, synonyms), synonyms)
-                result.candidates[k].column.evidence = ev
+                result.candidates[k].column.evidence = ev + [e for e in result.candidates[k].column.evidence if e["kind"] == "values"]
                 if s < 0.75 and normalize(result.candidates[k].label) not in {normalize(f.label), *(normalize(a) for a in f.aliases)}:
                     result.uncertain.append(
                         _note(
@@ -405,6 +405,7 @@ def _value_evidence(
     target_of: dict[str, str],
     synonyms: SynonymTable,
     min_score: float,
+    uncertain: list[dict[str, Any]],
 ) -> None:
     """Join clusters whose columns hold the same values (ID numbers, names…) when the fields are compatible."""
     index: dict[str, list[str]] = defaultdict(list)
@@ -430,6 +431,17 @@ def _value_evidence(
             continue
         pa, pb = profiles[a], profiles[b]
         if not compatible(pa, pb):
+            if pa.role != pb.role and SUMMARY_ROLE not in (pa.role, pb.role):
+                uncertain.append(
+                    _note(
+                        ca,
+                        Text(
+                            f"与《{_form_name(cb)}》{cb.column.col} 列（{cb.column.label}）有 {n} 个相同的值，但角色不同（{pa.role} / {pb.role}），未合并",
+                            f"shares {n} values with {_form_name(cb)} column {cb.column.col} ({cb.column.label}) but the roles differ "
+                            f"({pa.role} / {pb.role}): kept apart",
+                        ),
+                    )
+                )
             continue
         note: dict[str, Any] = {
             "kind": "values",
