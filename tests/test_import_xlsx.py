@@ -186,7 +186,11 @@ def test_reports_reproduce_the_header_layout_and_fields_keep_provenance(imported
     assert cols["std.name"]["group"] == ["基本信息", "身份信息"]
     assert cols["std.resident_id"]["label"] == "身份證號碼"
     assert report["meta"]["imported_from"]["header_rows"] == [3, 5]
-    fields = list(yaml.safe_load_all((out / "imported" / "fields.yaml").read_text(encoding="utf-8")))
+    docs = list(yaml.safe_load_all((out / "imported" / "fields.yaml").read_text(encoding="utf-8")))
+    fields = [d for d in docs if d["kind"] == "field"]
+    codelists = {d["id"]: d for d in docs if d["kind"] == "codelist"}
+    category = next(f for f in fields if f["label"] == "优抚类别")  # a few repeated values: a draft code table
+    assert category["type"] == "code" and {v["label"] for v in codelists[category["codelist"]]["values"]} == {"伤残军人", "烈属", "在乡复员军人"}
     assert fields and all(f["meta"]["imported_from"][0]["cell"] for f in fields)
     assert all(f["status"] == "draft" for f in fields)
 

@@ -118,6 +118,8 @@ def write_draft(
     files["ybt.yaml"] = dump([project]).encode("utf-8")
     # Fields.
     field_docs: list[dict[str, Any]] = []
+    codelist_docs: list[dict[str, Any]] = []
+    taken_codelists = {c.id for c in mapping.catalog.codelists.values() if c.namespace == "shared"} if mapping.catalog is not None else set()
     for qualified, cands in mapping.new_fields.items():
         ident = qualified.split(".", 1)[1]
         labels: list[str] = []
@@ -150,12 +152,26 @@ def write_draft(
         if role == SUMMARY_ROLE:
             meta["summary_measure"] = True
         distinct = set().union(*(c.column.values.distinct for c in cands)) if cands else set()
-        if ftype in ("string", "boolean") and all(c.column.values.low_cardinality() for c in cands if c.column.values.count) and 1 < len(distinct) <= 12:
-            meta["values"] = sorted(distinct)
+        counted = [c for c in cands if c.column.values.count]
+        if ftype == "string" and counted and all(c.column.values.low_cardinality() for c in counted) and 1 < len(distinct) <= 12:
+            # A handful of values repeated down the column: a code table in all but name.
+            codelist = _unique(f"{ident}_codes", taken_codelists)
+            doc["type"] = "code"
+            doc["codelist"] = codelist
+            codelist_docs.append(
+                {
+                    "kind": "codelist",
+                    "id": codelist,
+                    "label": f"{label[:190]}代码",
+                    "description": "导入时由表中出现的取值生成，请核对并改用标准代码。Made from the values found on import: check it, prefer a standard table.",
+                    "status": "draft",
+                    "values": [{"code": str(i), "label": v[:200]} for i, v in enumerate(sorted(distinct), start=1)],
+                }
+            )
         doc["meta"] = meta
         field_docs.append(doc)
     if field_docs:
-        files[f"{department}/fields.yaml"] = dump(field_docs).encode("utf-8")
+        files[f"{department}/fields.yaml"] = dump(codelist_docs + field_docs).encode("utf-8")
     # Reports.
     taken: set[str] = set()
     report_entries: list[dict[str, Any]] = []
