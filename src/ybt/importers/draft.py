@@ -42,6 +42,10 @@ _FREQUENCIES = (
 _UNIT_CANON = {"㎡": "㎡", "km²": "km²", "m³": "m³", "kg": "kg", "kW": "kW"}
 
 
+#: Labels whose values identify people or places: never turned into a code table (they would leak into the draft).
+_PERSONAL = re.compile(r"姓名|名字|人$|人员$|户主|联系人|监护人|代理人|号码|号$|编号|账号|地址|住址|住所|电话|手机|身份")
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
@@ -153,7 +157,8 @@ def write_draft(
             meta["summary_measure"] = True
         distinct = set().union(*(c.column.values.distinct for c in cands)) if cands else set()
         counted = [c for c in cands if c.column.values.count]
-        if ftype == "string" and counted and all(c.column.values.low_cardinality() for c in counted) and 1 < len(distinct) <= 12:
+        personal = role not in (None, SUMMARY_ROLE) or _PERSONAL.search(normalize(label))
+        if ftype == "string" and not personal and counted and all(c.column.values.low_cardinality() for c in counted) and 1 < len(distinct) <= 12:
             # A handful of values repeated down the column: a code table in all but name.
             codelist = _unique(f"{ident}_codes", taken_codelists)
             doc["type"] = "code"
