@@ -9,7 +9,7 @@ Mapping, one package = one department (its namespace is the file name's first wo
   element's ``meta.disaggregation`` names the combo and lists those codelists. The field is the element's total;
   the breakdown is documented, not multiplied.
 - data set → summary report (``form: summary``, ``periodType`` → ``frequency``, filled at ``town`` level as the
-  reporting unit), one column per data element.
+  reporting unit), one column per data element; the data set's sections become column groups, in their order.
 - validation rule → the spec language has no rule kind yet: kept in the report's ``meta.validation_rules``
   (``#{uid}`` rewritten to field references), on every data set holding all the elements the rule uses.
 - indicator → a derived field, ``source: {derived: "(<numerator>) / (<denominator>) × factor"}`` with field
@@ -301,15 +301,29 @@ def _package_docs(pkg: _Package) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     # Data sets → summary reports; validation rules → their meta.
     report_ids: set[str] = set()
     set_elements: dict[str, set[str]] = {}
+    # Sections of a data set → column groups (and their order).
+    section_of: dict[tuple[str, str], tuple[int, str]] = {}
+    for sec in pkg.items("sections"):
+        ds_id = (sec.get("dataSet") or {}).get("id")
+        for ref in sec.get("dataElements") or []:
+            if isinstance(ref, dict) and ds_id:
+                section_of.setdefault((ds_id, ref.get("id", "")), (int(sec.get("sortOrder") or 0), _label(sec.get("name"), "section")))
     reports: list[dict[str, Any]] = []
     for ds in pkg.items("dataSets"):
         elements = [e["dataElement"]["id"] for e in ds.get("dataSetElements") or [] if isinstance(e, dict) and isinstance(e.get("dataElement"), dict)]
-        cols = []
+        cols: list[dict[str, Any]] = []
         seen: set[str] = set()
+        section_order = {name: order for (sid, _el), (order, name) in section_of.items() if sid == ds["id"]}
         for el in elements:
             if el in de_field and el not in seen:
                 seen.add(el)
-                cols.append({"field": de_field[el]})
+                col: dict[str, Any] = {"field": de_field[el]}
+                section = section_of.get((ds["id"], el))
+                if section is not None:
+                    col["group"] = section[1]
+                cols.append(col)
+        # The form's order: by section, as DHIS2 shows it; elements outside any section last.
+        cols.sort(key=lambda c: section_order.get(str(c.get("group", "")), 10**6))
         if not cols:
             continue
         period = str(ds.get("periodType") or "")
