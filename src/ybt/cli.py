@@ -513,4 +513,4 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
 
 
-__all__ = ["app", "main", "summary"]
+__all__ = ["app", "compiled_or_exit", "console", "emit_diagnostics", "fail_usage", "lang", "main", "summary"]
