@@ -139,10 +139,15 @@ MinScoreOpt = Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, hel
 def compile_cmd(
     project: ProjectArg,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，缺省为 PROJECT/target / output directory (default PROJECT/target)")] = None,
-    target: Annotated[str, typer.Option("--target", "-t", help="生成目标 / what to generate")] = "manifest",
+    target: Annotated[str, typer.Option("--target", "-t", help="生成目标：manifest 或 sql / what to generate: manifest or sql")] = "manifest",
+    dialect: Annotated[
+        str | None, typer.Option("--dialect", help="SQL 方言（--target sql）：sqlite、duckdb、postgres、mysql、spark / SQL dialect for --target sql")
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """编译规格项目并写出 manifest.json / Compile a spec project and write manifest.json."""
+    """编译规格项目并写出 manifest.json（或 SQL）/ Compile a spec project and write manifest.json (or SQL)."""
+    from ybt.sql import DIALECTS
+
     generator = emit.get(target)
     if generator is None:
         _fail_usage(
@@ -150,11 +155,15 @@ def compile_cmd(
             f"unknown target '{target}'",
             Text(f"可用：{', '.join(emit.targets())}", f"available: {', '.join(emit.targets())}"),
         )
+    if dialect is not None and dialect not in DIALECTS:
+        _fail_usage(
+            f"未知的 SQL 方言 “{dialect}”", f"unknown SQL dialect '{dialect}'", Text(f"可用：{', '.join(DIALECTS)}", f"available: {', '.join(DIALECTS)}")
+        )
     result = compile_project(project)
     out_dir = out if out is not None else project / "target"
     written: list[str] = []
     if result.ok and result.project is not None:
-        files = generator.generate(result.project, {})
+        files = generator.generate(result.project, {"dialect": dialect} if dialect else {})
         written = [display_path(p) for p in atomic.write_tree(out_dir, files)]
     counts = _project_summary(result)
     _report(result, fmt, {"written": written, "objects": counts})
