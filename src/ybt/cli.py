@@ -160,7 +160,12 @@ def compile_cmd(
             f"未知的 SQL 方言 “{dialect}”", f"unknown SQL dialect '{dialect}'", Text(f"可用：{', '.join(DIALECTS)}", f"available: {', '.join(DIALECTS)}")
         )
     result = compile_project(project)
-    out_dir = out if out is not None else project / "target"
+    if out is not None:
+        out_dir = out
+    elif target == "sql":
+        out_dir = project / "target" / "sql" / (dialect or "sqlite")
+    else:
+        out_dir = project / "target"
     written: list[str] = []
     if result.ok and result.project is not None:
         files = generator.generate(result.project, {"dialect": dialect} if dialect else {})
