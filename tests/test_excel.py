@@ -359,7 +359,9 @@ def test_collected_report_periods_and_summary(qingxi: Project, tmp_path: Path) -
     two = tmp_path / "two.xlsx"
     fill(tpl, two, good_rows(qingxi, summary, 2))
     [res] = ingest([two], url)
-    assert not res.ok and any(d.code == "YBT706" for d in res.diagnostics)
+    assert not res.ok and any(
+        d.code == "YBT706" and d.location is not None and d.location.cell == f"A{int(meta_of(tpl)['first_data_row']) + 1}" for d in res.diagnostics
+    )
 
 
 def test_every_district_form_ingests_good_rows_and_exports(qingxi: Project, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from ybt.cli import EXIT_FINDINGS, EXIT_OK, Format, FormatOpt, ProjectArg, compiled_or_exit, fail_usage, lang
 from ybt.diagnostics import Text
+from ybt.excel import rules as _rules  # noqa: F401  (registers YBT701–YBT706 for ybt rule)
 from ybt.load import display_path
 from ybt.render import console, render_text
 
