@@ -390,8 +390,8 @@ def test_every_district_form_ingests_good_rows_and_exports(qingxi: Project, tmp_
 # -- export ----------------------------------------------------------------------------------------
 
 
-def _loaded_minimal(minimal: Project, tmp_path: Path, n: int = 4) -> str:
-    url = pool_url(tmp_path)
+def _loaded_minimal(minimal: Project, tmp_path: Path, n: int = 4, dialect: str = "sqlite") -> str:
+    url = pool_url(tmp_path, dialect)
     init(minimal, url)
     form = ledger(minimal)
     tpl = write_template(minimal, form, tmp_path / "t.xlsx")
@@ -446,8 +446,11 @@ def test_export_layout_masking_and_neutralising(minimal: Project, tmp_path: Path
     assert len(lines) == 1 + 2 and all(line[2].startswith("'=") for line in lines[1:])
 
 
-def test_export_summary_has_a_total_row(minimal: Project, tmp_path: Path) -> None:
-    url = _loaded_minimal(minimal, tmp_path)
+@pytest.mark.parametrize("dialect", ["sqlite", "duckdb"])
+def test_export_summary_has_a_total_row(minimal: Project, tmp_path: Path, dialect: str) -> None:
+    if dialect == "duckdb":
+        pytest.importorskip("duckdb")
+    url = _loaded_minimal(minimal, tmp_path, dialect=dialect)
     out = tmp_path / "s.xlsx"
     export(minimal, url, "mz.subsidy_summary", out)
     ws = openpyxl.load_workbook(out).worksheets[0]
