@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,8 @@ def _cell_value(c: FormColumn, value: Any, displays: dict[str, dict[str, str]]) 
         return "是" if value in (True, 1, "1", "true") else "否"
     if c.type in TEXT_TYPES:
         return str(value)
+    if isinstance(value, Decimal):
+        return int(value) if c.type == "integer" else float(value)
     return value
 
 
