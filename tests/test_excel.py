@@ -110,7 +110,13 @@ def test_year_month_phone_code_formula() -> None:
     assert values.parse_code("未知", lookup)[1] is not None
     assert values.formula_like('=HYPERLINK("http://x","y")')
     assert values.formula_like("@SUM(A1)") and values.formula_like("-2+3") and values.formula_like("+cmd")
-    assert not values.formula_like("-5") and not values.formula_like("+8613800138000") and not values.formula_like("张三")
+    assert (
+        not values.formula_like("-")
+        and not values.formula_like("--")
+        and not values.formula_like("-5")
+        and not values.formula_like("+8613800138000")
+        and not values.formula_like("张三")
+    )
     assert values.neutralise("=1+1") == "'=1+1"
 
 

@@ -21,6 +21,8 @@ PHONE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
 #: Characters that make a spreadsheet treat a typed value as a formula (formula / CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[-+]?[\d\s.,]+$")
+#: "-" or "--" written for "none" is not a formula.
+_DASHES = re.compile(r"^[-\s]+$")
 #: Excel's day zero for serial dates (the 1900 system, with its leap-year bug already folded in).
 EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -234,7 +236,7 @@ def parse_code(raw: object, lookup: dict[str, str], codelist_label: str = "") ->
 
 def formula_like(value: object) -> bool:
     """True for text a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+1``, ``-2+3``, ``@SUM``)."""
-    return isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value)
+    return isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value) and not _DASHES.match(value)
 
 
 def neutralise(value: object) -> object:

@@ -367,7 +367,9 @@ def parse(path: Path, project: Project, diags: list[Diagnostic], display: str | 
     except _Stop:
         return None
     finally:
-        wb.close()
+        close = getattr(wb, "close", None)  # python-calamine >= 0.3
+        if close is not None:
+            close()
 
 
 def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: str) -> Parsed:
