@@ -238,6 +238,8 @@ def test_bad_cells_are_located_and_nothing_is_written(minimal: Project, tmp_path
     rows[1]["disability_category"] = "外星残疾"
     rows[2]["birth_date"] = "2024.13.45"
     rows[3]["name"] = '=HYPERLINK("http://evil.example","点我")'
+    rows[3]["guardian_phone"] = "12345"
+    rows.append(dict(rows[2], resident_id=float(rows[2]["resident_id"][:15] + "000"), birth_date=None))
     filled = tmp_path / "bad.xlsx"
     fill(tpl, filled, rows)
     [res] = ingest([filled], url)
@@ -247,6 +249,8 @@ def test_bad_cells_are_located_and_nothing_is_written(minimal: Project, tmp_path
     assert ("YBT703", "H5") in where  # unknown code
     assert ("YBT703", "D6") in where  # 2024.13.45
     assert ("YBT705", "B7") in where  # formula injection
+    assert ("YBT703", "K7") in where  # not a phone number
+    assert ("YBT703", "A8") in where and any("文本" in d.message.zh for d in res.diagnostics if d.location and d.location.cell == "A8")  # 1.1E+17
     assert all(d.location is not None and d.location.sheet == "残疾人基础台账" for d in res.diagnostics)
     assert str(res.diagnostics[0].location).startswith(f"{filled}!残疾人基础台账!")
     assert any("校验位" in d.message.zh for d in res.diagnostics) and any("check digit" in d.message.en for d in res.diagnostics)

@@ -249,6 +249,14 @@ class _Checker:
             value = ",".join(codes)
         elif c.codelist is not None:
             value, problem = values.parse_code(raw, self.lookups[c.codelist.uid], c.codelist.label)
+        elif t in ("resident_id", "bank_account") and isinstance(raw, float) and raw >= 1e15:
+            value, problem = (
+                None,
+                values.Problem(
+                    "号码被 Excel 存成了数字，第 16 位以后已经丢失；请把这一列设为“文本”后重新输入（或在号码前加英文单引号）",
+                    "Excel stored the number as a number and lost the digits after the 15th; format the column as text and type it again",
+                ),
+            )
         elif t == "resident_id":
             value, problem = values.parse_resident_id(_text(raw))
         elif t == "uscc":
@@ -530,6 +538,13 @@ def _ensure_history(pool: Pool) -> None:
     pool.execute(f'CREATE TABLE IF NOT EXISTS "{HISTORY}" ({body})')
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
 def _cols(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
@@ -579,7 +594,7 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
         if keyed:
             existing[kf(str(row[0]), vals)] = (str(row[0]), vals)
     now = datetime.now().astimezone().replace(microsecond=0).isoformat()
-    user = who or getpass.getuser()
+    user = who or _os_user()
     history: list[tuple[Any, ...]] = []
     ops: list[tuple[str, list[Any]]] = []
     ins_sql = f"INSERT INTO {t} ({_cols([*scope_cols, *names])}) VALUES ({', '.join([p] * (len(scope_cols) + len(names)))})"
