@@ -543,3 +543,24 @@ def test_form_columns_are_the_pool_tables_columns(qingxi: Project) -> None:
         pool_cols = [(c.name, c.not_null) for c in obj.columns if c.name not in ("org_unit", "period")]
         assert pool_cols == [(c.name, c.required) for c in form.columns], form.uid
         assert set(form.key) <= {c.name for c in obj.columns}
+
+
+def test_roster_prefill_carries_last_period_over(qingxi: Project, tmp_path: Path) -> None:
+    from ybt.excel.prefill import prefill_rows, source_period
+
+    url = pool_url(tmp_path)
+    init(qingxi, url)
+    roster = next(f for f in forms_of(qingxi).values() if f.kind == "report" and f.form == "roster" and f.key)
+    unit = next(u.code for u in sorted(qingxi.org_units.values(), key=lambda u: u.code) if u.level == roster.level)
+    tpl = write_template(qingxi, roster, tmp_path / "t.xlsx", org=unit, period="2026-10")
+    filled = tmp_path / "f.xlsx"
+    fill(tpl, filled, good_rows(qingxi, roster, 3))
+    [res] = ingest([filled], url)
+    assert res.ok, [d.message for d in res.diagnostics]
+    assert source_period(url, roster, unit, "2026-11") == "2026-10"
+    pre = write_template(qingxi, roster, tmp_path / "pre.xlsx", org=unit, period="2026-11", rows=prefill_rows(url, roster, unit, "2026-10"))
+    [nov] = ingest([pre], url)
+    assert nov.ok and nov.inserted == 3, [d.message for d in nov.diagnostics]
+    _, got = query(url, f'SELECT period, COUNT(*) FROM "{roster.table}" GROUP BY period ORDER BY period')
+    assert got == [("2026-10", 3), ("2026-11", 3)]
+    assert source_period(url, roster, unit, "2026-11") == "2026-11"

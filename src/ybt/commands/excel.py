@@ -34,7 +34,7 @@ def template_cmd(
 ) -> None:
     """生成可填报的 Excel 模板 / Write fillable Excel templates (one .xlsx per form)."""
     from ybt.excel.forms import default_period, find_form, forms_of
-    from ybt.excel.prefill import prefill_rows
+    from ybt.excel.prefill import prefill_rows, source_period
     from ybt.excel.template import write_template
     from ybt.sql.pool import PoolError
 
@@ -64,9 +64,11 @@ def template_cmd(
         rows: Any = ()
         if prefill and db:
             try:
-                rows = prefill_rows(db, form, org, p)
+                rows = prefill_rows(db, form, org, src := source_period(db, form, org, p))
             except PoolError as exc:
                 fail_usage(str(exc), str(exc))
+            if src != p:
+                _say(f"{form.qualified}：本期尚无数据，按上期 {src} 预填", f"{form.qualified}: nothing for {p} yet, prefilled from {src}")
         name = form.qualified + (f".{org}" if org else "") + (f".{p}" if p else "") + ".xlsx"
         written.append(write_template(model, form, out / name, org=org, period=p, rows=rows))
     for path in written:

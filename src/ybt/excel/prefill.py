@@ -18,6 +18,26 @@ def prefill_rows(url: str, form: Form, org: str | None, period: str | None) -> I
     return _rows(pool, form, org, period)
 
 
+def source_period(url: str, form: Form, org: str | None, period: str | None) -> str | None:
+    """The period a roster's prefill comes from: ``period`` if the unit has rows for it, else its latest earlier one.
+
+    A roster is mostly the same people from one period to the next (动态更新): the village corrects
+    last period's list instead of typing it again. Summaries are never carried over.
+    """
+    if not (form.periodic and period and org) or form.form != "roster":
+        return period
+    pool = Pool.connect(url)
+    try:
+        t, p = f'"{form.table}"', pool.param
+        _, got = pool.query(f'SELECT COUNT(*) FROM {t} WHERE "org_unit" = {p} AND "period" = {p}', (org, period))
+        if got and got[0][0]:
+            return period
+        _, got = pool.query(f'SELECT MAX("period") FROM {t} WHERE "org_unit" = {p} AND "period" < {p}', (org, period))
+        return str(got[0][0]) if got and got[0][0] is not None else period
+    finally:
+        pool.close()
+
+
 def _rows(pool: Pool, form: Form, org: str | None, period: str | None) -> Iterator[tuple[Any, ...]]:
     try:
         names = ([] if org else ["org_unit"]) + [c.name for c in form.columns]
