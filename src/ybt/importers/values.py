@@ -14,17 +14,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+from ybt import values as shared
+
 _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(?:\(?0\d{2,3}\)?[- ]?)?[2-9]\d{6,7}(?:-\d{1,4})?$")
 _NUMBER = re.compile(r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
-_DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-)
+_TIME_OF_DAY = re.compile(r"(?<=\d)[ T]\d{1,2}:\d{2}(?::\d{2})?$")
 _YEAR_MONTH_PATTERNS = (re.compile(r"^(\d{4})[-/.](\d{1,2})$"), re.compile(r"^(\d{4})年(\d{1,2})月?$"), re.compile(r"^(\d{4})(\d{2})$"))
 _SPACES = re.compile(r"\s+")
 
@@ -36,20 +31,14 @@ def resident_id_ok(text: str) -> bool:
         return _real_date(1900 + int(t[6:8]), int(t[8:10]), int(t[10:12]))
     if len(t) != 18 or not t[:17].isdigit() or not (t[17].isdigit() or t[17] == "X"):
         return False
-    total = sum(int(ch) * w for ch, w in zip(t[:17], _ID_WEIGHTS, strict=True))
-    if "10X98765432"[total % 11] != t[17]:
-        return False
-    return _real_date(int(t[6:10]), int(t[10:12]), int(t[12:14]))
+    born = shared.birth_date_of(t)
+    return shared.resident_id_check(t[:17]) == t[17] and born is not None and 1900 <= born.year <= 2100
 
 
 def uscc_ok(text: str) -> bool:
     """An 18-character GB 32100 unified social credit code with a valid check character."""
     t = text.upper()
-    if len(t) != 18 or any(ch not in _USCC_CHARS for ch in t):
-        return False
-    total = sum(_USCC_CHARS.index(ch) * w for ch, w in zip(t[:17], _USCC_WEIGHTS, strict=True))
-    check = (31 - total % 31) % 31
-    return _USCC_CHARS[check] == t[17]
+    return len(t) == 18 and all(ch in shared.USCC_CHARS for ch in t) and shared.uscc_check(t[:17]) == t[17]
 
 
 def old_registration_ok(text: str) -> bool:
@@ -68,12 +57,11 @@ def _real_date(y: int, m: int, d: int) -> bool:
 
 
 def parse_date(text: str) -> dt.date | None:
-    for pat in _DATE_PATTERNS:
-        m = pat.match(text)
-        if m:
-            y, mo, d = (int(g) for g in m.groups())
-            return dt.date(y, mo, d) if _real_date(y, mo, d) else None
-    return None
+    """A written date (shared with ingest, :func:`ybt.values.parse_date`), with an optional time of day."""
+    if not text[:1].isdigit():
+        return None
+    day, problem = shared.parse_date(_TIME_OF_DAY.sub("", text).replace("号", "日"))
+    return day if problem is None and day is not None and 1900 <= day.year <= 2100 else None
 
 
 def parse_year_month(text: str) -> tuple[int, int] | None:
