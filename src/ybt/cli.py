@@ -132,6 +132,7 @@ def _counts_line(counts: dict[str, int]) -> tuple[str, str]:
 
 ProjectArg = Annotated[Path, typer.Argument(help="规格项目目录（含 ybt.yaml）/ spec project directory (holds ybt.yaml)", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式 / output format")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="按此日期判断准入是否过期（YYYY-MM-DD）/ judge expiry as of this date")]
 MinScoreOpt = Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="字段归为同一数据元的最低分 / lowest score that joins two fields")]
 
 
@@ -200,6 +201,16 @@ def validate_cmd(project: ProjectArg, fmt: FormatOpt = Format.text) -> None:
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
+def parse_today(today: str | None) -> date:
+    """The --today option: the date admissions are judged by (default: today)."""
+    if today is None:
+        return date.today()
+    try:
+        return date.fromisoformat(today)
+    except ValueError:
+        _fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
+
+
 def _compiled_or_exit(project: Path, fmt: Format) -> Project:
     """Compile the specs for an analysis command; on spec errors print them and exit 1."""
     result = compile_project(project)
@@ -235,17 +246,12 @@ def check_cmd(
     state: Annotated[
         Path | None, typer.Option("--state", help="只检查相对旧 manifest.json 新增或改动的对象 / like --base, against an old manifest.json")
     ] = None,
-    today: Annotated[str | None, typer.Option("--today", help="按此日期判断准入是否过期（YYYY-MM-DD）/ judge expiry as of this date")] = None,
+    today: TodayOpt = None,
 ) -> None:
     """表格准入检查：拒绝重复、未经审批或不合规的报表 / Admission checks that reject duplicate or unapproved reports."""
     from ybt.check import engine, formats
 
-    as_of = date.today()
-    if today is not None:
-        try:
-            as_of = date.fromisoformat(today)
-        except ValueError:
-            _fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
+    as_of = parse_today(today)
     if base is not None and state is not None:
         _fail_usage("--base 与 --state 只能选一个", "give --base or --state, not both")
     result = compile_project(project)
@@ -527,4 +533,4 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
 
 
-__all__ = ["app", "compiled_or_exit", "console", "emit_diagnostics", "fail_usage", "lang", "main", "summary"]
+__all__ = ["TodayOpt", "app", "compiled_or_exit", "console", "emit_diagnostics", "fail_usage", "lang", "main", "parse_today", "summary"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 
 from ybt import atomic
 from ybt.analyze import burden
-from ybt.cli import EXIT_OK, Format, ProjectArg, compiled_or_exit, fail_usage, lang
+from ybt.cli import EXIT_OK, Format, ProjectArg, TodayOpt, compiled_or_exit, fail_usage, lang, parse_today
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
 from ybt.render import console
@@ -29,17 +28,12 @@ def docs_cmd(
         Path | None,
         typer.Option("--compare", help="负担图与另一项目或 manifest.json 对比（改革前）/ compare the burden with another project or manifest.json"),
     ] = None,
-    today: Annotated[str | None, typer.Option("--today", help="按此日期判断准入是否过期（YYYY-MM-DD）/ judge expiry as of this date")] = None,
+    today: TodayOpt = None,
 ) -> None:
     """生成字段目录与报表门户（静态网页，离线可用）/ Build the static field catalog and report portal (works offline, from file://)."""
     from ybt.portal import PortalOptions, build_site
 
-    as_of = date.today()
-    if today is not None:
-        try:
-            as_of = date.fromisoformat(today)
-        except ValueError:
-            fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
+    as_of = parse_today(today)
     model = compiled_or_exit(project, Format.text)
     before: burden.Burden | None = None
     if compare_with is not None:
