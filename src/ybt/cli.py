@@ -211,6 +211,19 @@ def parse_today(today: str | None) -> date:
         _fail_usage(f"--today 应写成 YYYY-MM-DD：{today}", f"--today takes YYYY-MM-DD: {today}")
 
 
+def measure_burden(source: Path, fmt: Format) -> burden.Burden:
+    """The burden of another state (--compare): a project directory or a saved manifest.json."""
+    if source.is_dir():
+        return burden.measure(build_manifest(_compiled_or_exit(source, fmt)), display_path(source))
+    try:
+        return burden.measure(json.loads(source.read_text(encoding="utf-8")), display_path(source))
+    except (OSError, ValueError, KeyError) as exc:
+        _fail_usage(
+            f"无法读取对比用的 manifest：{display_path(source)}（{exc}）",
+            f"cannot read the manifest to compare with: {display_path(source)} ({exc})",
+        )
+
+
 def _compiled_or_exit(project: Path, fmt: Format) -> Project:
     """Compile the specs for an analysis command; on spec errors print them and exit 1."""
     result = compile_project(project)
@@ -327,18 +340,7 @@ def burden_cmd(
 ) -> None:
     """测算基层填报负担（报表数、录入项、工时）/ Measure the burden on the grass roots (reports, entries, hours)."""
     after = burden.measure(build_manifest(_compiled_or_exit(project, fmt)), display_path(project))
-    before: burden.Burden | None = None
-    if compare_with is not None:
-        if compare_with.is_file():
-            try:
-                before = burden.measure(json.loads(compare_with.read_text(encoding="utf-8")), display_path(compare_with))
-            except (OSError, ValueError, KeyError) as exc:
-                _fail_usage(
-                    f"无法读取对比用的 manifest：{display_path(compare_with)}（{exc}）",
-                    f"cannot read the manifest to compare with: {display_path(compare_with)} ({exc})",
-                )
-        else:
-            before = burden.measure(build_manifest(_compiled_or_exit(compare_with, fmt)), display_path(compare_with))
+    before = measure_burden(compare_with, fmt) if compare_with is not None else None
     compared = burden.compare(before, after) if before is not None else None
     if fmt is Format.json:
         payload: dict[str, object] = {"burden": after.to_dict()}

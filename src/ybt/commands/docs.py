@@ -9,9 +9,7 @@ from typing import Annotated
 import typer
 
 from ybt import atomic
-from ybt.analyze import burden
-from ybt.cli import EXIT_OK, Format, ProjectArg, TodayOpt, compiled_or_exit, fail_usage, lang, parse_today
-from ybt.emit.manifest import build_manifest
+from ybt.cli import EXIT_OK, Format, ProjectArg, TodayOpt, compiled_or_exit, lang, measure_burden, parse_today
 from ybt.load import display_path
 from ybt.render import console
 
@@ -35,18 +33,7 @@ def docs_cmd(
 
     as_of = parse_today(today)
     model = compiled_or_exit(project, Format.text)
-    before: burden.Burden | None = None
-    if compare_with is not None:
-        if compare_with.is_file():
-            try:
-                before = burden.measure(json.loads(compare_with.read_text(encoding="utf-8")), display_path(compare_with))
-            except (OSError, ValueError, KeyError) as exc:
-                fail_usage(
-                    f"无法读取对比用的 manifest：{display_path(compare_with)}（{exc}）",
-                    f"cannot read the manifest to compare with: {display_path(compare_with)} ({exc})",
-                )
-        else:
-            before = burden.measure(build_manifest(compiled_or_exit(compare_with, Format.text)), display_path(compare_with))
+    before = measure_burden(compare_with, Format.text) if compare_with is not None else None
     files, stats = build_site(model, PortalOptions(single_file=single_file, compare=before, today=as_of))
     out_dir = out if out is not None else project / "target" / "docs"
     previous = _written_before(out_dir)
