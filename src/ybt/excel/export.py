@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,7 +21,7 @@ from typing import Any
 import xlsxwriter  # type: ignore[import-untyped]
 
 from ybt import atomic, values
-from ybt.excel.template import sheet_name, text_width
+from ybt.excel.template import sheet_name, text_width, write_workbook
 from ybt.model import Project, Report
 from ybt.sql.build import build, ident_name
 from ybt.sql.pool import Pool
@@ -238,16 +237,7 @@ def _write_csv(out: Path, cols: list[OutColumn], rows: Iterator[tuple[Any, ...]]
 
 
 def _write_xlsx(out: Path, title: str, subtitle: str, cols: list[OutColumn], rows: Iterator[tuple[Any, ...]], project: Project, *, summary: bool) -> int:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        path = Path(tmp) / "r.xlsx"
-        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
-        try:
-            n = _fill_xlsx(wb, title, subtitle, cols, rows, project, summary)
-        finally:
-            wb.close()
-        atomic.write_bytes(out, path.read_bytes())
-    return n
+    return write_workbook(out, lambda wb: _fill_xlsx(wb, title, subtitle, cols, rows, project, summary))
 
 
 def _fill_xlsx(

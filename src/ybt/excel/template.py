@@ -14,12 +14,12 @@ import json
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import xlsxwriter  # type: ignore[import-untyped]
 from xlsxwriter.utility import xl_col_to_name  # type: ignore[import-untyped]
@@ -213,17 +213,28 @@ def write_template(
 ) -> Path:
     """Write the template of ``form`` to ``out`` (atomically). ``rows`` prefill the data area (values in column order)."""
     lay = layout_of(form, org is None)
+    write_workbook(out, lambda wb: _fill(wb, project, form, lay, org, period, rows))
+    return out
+
+
+T = TypeVar("T")
+
+
+def write_workbook(out: Path, fill: Callable[[Any], T]) -> T:
+    """Write an .xlsx with xlsxwriter and put it at ``out`` atomically; returns what ``fill`` returns.
+
+    Rows stream to disk (constant memory) and user text is never turned into formulas, links or numbers.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        path = Path(tmp) / "t.xlsx"
+        path = Path(tmp) / "book.xlsx"
         wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
         try:
-            n = _fill(wb, project, form, lay, org, period, rows)
+            result = fill(wb)
         finally:
             wb.close()
         atomic.write_bytes(out, path.read_bytes())
-    del n
-    return out
+    return result
 
 
 def _fill(wb: xlsxwriter.Workbook, project: Project, form: Form, lay: Layout, org: str | None, period: str | None, rows: Iterable[Sequence[Any]]) -> int:
