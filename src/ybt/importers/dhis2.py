@@ -158,23 +158,32 @@ def import_packages(paths: list[Path], out: Path, failures: list[ImportFailure])
     return report
 
 
+def _code_values(pkg: _Package, refs: Any) -> list[dict[str, str]]:
+    """Codelist values from references to options (an option set's options, a category's options).
+
+    The option's code (or its id) is the code, cut to 32 characters; a code seen twice falls back to the id.
+    """
+    values: list[dict[str, str]] = []
+    codes: set[str] = set()
+    for ref in refs or []:
+        opt = pkg.by_id.get(ref.get("id", "")) if isinstance(ref, dict) else None
+        if opt is None:
+            continue
+        code = str(opt.get("code") or opt["id"])[:32]
+        if code in codes:
+            code = str(opt["id"])
+        codes.add(code)
+        values.append({"code": code, "label": _label(opt.get("name"), code)})
+    return values
+
+
 def _package_docs(pkg: _Package) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     codelist_ids: set[str] = set()
     field_ids: set[str] = set()
     option_sets: dict[str, str] = {}
     for os_ in pkg.items("optionSets"):
-        values = []
-        codes: set[str] = set()
-        for ref in os_.get("options") or []:
-            opt = pkg.by_id.get(ref.get("id", "")) if isinstance(ref, dict) else None
-            if opt is None:
-                continue
-            code = str(opt.get("code") or opt["id"])[:32]
-            if code in codes:
-                code = str(opt["id"])
-            codes.add(code)
-            values.append({"code": code, "label": _label(opt.get("name"), code)})
+        values = _code_values(pkg, os_.get("options"))
         if not values:
             continue
         cid = ident(os_.get("code") or os_.get("name") or os_["id"], codelist_ids)
@@ -203,17 +212,7 @@ def _package_docs(pkg: _Package) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             if cat is None:
                 continue
             if cat_id not in categories:
-                values = []
-                codes = set()
-                for ref in cat.get("categoryOptions") or []:
-                    opt = pkg.by_id.get(ref.get("id", "")) if isinstance(ref, dict) else None
-                    if opt is None:
-                        continue
-                    code = str(opt.get("code") or opt["id"])[:32]
-                    if code in codes:
-                        code = str(opt["id"])
-                    codes.add(code)
-                    values.append({"code": code, "label": _label(opt.get("name"), code)})
+                values = _code_values(pkg, cat.get("categoryOptions"))
                 if not values:
                     continue
                 cid = ident(f"cat_{cat.get('code') or cat.get('name') or cat_id}", codelist_ids)
