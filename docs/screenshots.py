@@ -19,16 +19,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "img"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The browser flags the tests use (closed network: no background connections, a fresh profile).
+sys.path.insert(0, str(REPO / "tests"))
+from chromium import FLAGS  # noqa: E402
+
 #: file name → (site, route, viewport width, action)
 SHOTS = {
     "portal-search.png": ("before", "", 1200, "search"),
