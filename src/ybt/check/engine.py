@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ybt import atomic, registry
-from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context
+from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context, Hit, Part, runs_on
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
-from ybt.model import Project
+from ybt.model import Project, Report
 from ybt.pipeline import compile_project
+from ybt.progress import progress
 from ybt.registry import RuleInfo
 
 BASELINE_FILE = "ybt-baseline.json"
@@ -80,35 +81,48 @@ class _Suppression:
     used: bool = False
 
 
-def _suppressions(project: Project) -> list[_Suppression]:
-    out: list[_Suppression] = []
-    files = {o.doc.file for o in project.objects() if o.library is None}
-    for path in sorted(files):
-        try:
-            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-        except OSError:
+#: A suppression comment as found in a file: (line, target line, codes, reason).
+SuppressionFacts = tuple[int, int, tuple[str, ...], str]
+
+
+def file_suppressions(path: str) -> list[SuppressionFacts]:
+    """The ``# ybt: ignore[…]`` comments of one file."""
+    try:
+        text_all = Path(path).read_text(encoding="utf-8-sig")
+    except OSError:
+        return []
+    if "ybt:" not in text_all:
+        return []
+    lines = text_all.splitlines()
+    out: list[SuppressionFacts] = []
+    for n, text in enumerate(lines, start=1):
+        m = _SUPPRESS.search(text)
+        if not m:
             continue
-        for n, text in enumerate(lines, start=1):
-            m = _SUPPRESS.search(text)
-            if not m:
-                continue
-            codes = tuple(c.strip().upper() for c in m.group(1).split(",") if c.strip())
-            target = n
-            if text.lstrip().startswith("#"):  # a comment on its own line covers the next line with content
-                target = next((k for k in range(n + 1, len(lines) + 1) if lines[k - 1].strip() and not lines[k - 1].lstrip().startswith("#")), n)
-            out.append(_Suppression(path, n, target, codes, m.group(2)))
+        codes = tuple(c.strip().upper() for c in m.group(1).split(",") if c.strip())
+        target = n
+        if text.lstrip().startswith("#"):  # a comment on its own line covers the next line with content
+            target = next((k for k in range(n + 1, len(lines) + 1) if lines[k - 1].strip() and not lines[k - 1].lstrip().startswith("#")), n)
+        out.append((n, target, codes, m.group(2)))
     return out
 
 
-def _document_starts(project: Project) -> dict[tuple[str, int], str]:
+def project_files(project: Project) -> list[str]:
+    """Files holding the project's own objects (where suppressions may be)."""
+    return sorted({o.doc.file for o in project.objects() if o.library is None})
+
+
+def document_starts(project: Project) -> dict[tuple[str, int], str]:
     return {(o.doc.file, o.location.line): o.uid for o in project.objects() if o.library is None}
 
 
-def _apply_suppressions(project: Project, findings: list[Diagnostic], config: Mapping[str, str]) -> tuple[list[Diagnostic], int]:
-    sups = _suppressions(project)
+def apply_suppressions(
+    findings: list[Diagnostic], suppressions: Mapping[str, Sequence[SuppressionFacts]], starts: Mapping[tuple[str, int], str], config: Mapping[str, str]
+) -> tuple[list[Diagnostic], int]:
+    """Drop the findings inline comments suppress; add YBT901/YBT902 for unused or reasonless ones."""
+    sups = [_Suppression(path, *facts) for path in sorted(suppressions) for facts in suppressions[path]]
     if not sups:
         return findings, 0
-    starts = _document_starts(project)
     kept: list[Diagnostic] = []
     suppressed = 0
     extra: list[Diagnostic] = []
@@ -200,25 +214,71 @@ def selected(info: RuleInfo, options: CheckOptions) -> bool:
     return not any(_matches(info, t) for t in ignore)
 
 
-def run_rules(project: Project, options: CheckOptions) -> list[Diagnostic]:
-    config = project.policy.rules
-    ctx = Context(project, options.today)
-    out: list[Diagnostic] = []
+@dataclass
+class RuleRun:
+    """The rules' findings, kept apart by the scope of the part that found them: the incremental
+    check caches the per-report and catalog findings and recomputes only what a change touches."""
+
+    per_report: dict[str, list[Diagnostic]] = field(default_factory=dict)
+    catalog: list[Diagnostic] = field(default_factory=list)
+    project: list[Diagnostic] = field(default_factory=list)
+
+    def all(self) -> list[Diagnostic]:
+        return [*self.catalog, *self.project, *(d for ds in self.per_report.values() for d in ds)]
+
+
+def run_rules(
+    ctx: Context, options: CheckOptions, reports: Iterable[Report] | None = None, catalog: list[Diagnostic] | None = None, lang: str = "both"
+) -> RuleRun:
+    """Run the selected rules. ``reports`` limits the per-report parts to those reports (default: all);
+    ``catalog`` gives the catalog parts' findings from an earlier run instead of running them."""
+    config = ctx.project.policy.rules
+    run = RuleRun(catalog=list(catalog) if catalog is not None else [])
+    targets = list(ctx.project.reports.values()) if reports is None else list(reports)
+    for r in targets:
+        run.per_report[r.uid] = []
+    active: list[tuple[str, Severity, Part]] = []
     for code in sorted(RULES):
-        info, check = RULES[code]
-        if not selected(info, options):
-            continue
-        severity = effective_severity(info, config)
-        if severity is None:
-            continue
-        for hit in check(ctx):
-            out.append(Diagnostic(code, severity, hit.message, hit.location, hit.hint, hit.related, hit.object_id))
-    return out
+        impl = RULES[code]
+        severity = effective_severity(impl.info, config) if selected(impl.info, options) else None
+        if severity is not None:
+            active.extend((code, severity, p) for p in impl.parts)
+
+    def diag(code: str, severity: Severity, hit: Hit) -> Diagnostic:
+        return Diagnostic(code, severity, hit.message, hit.location, hit.hint, hit.related, hit.object_id)
+
+    report_parts = [(c, s, p) for c, s, p in active if p.scope == "report"]
+    with progress(Text("检查报表", "checking reports"), total=len(targets), lang=lang) as advance:
+        for r in targets:
+            found = run.per_report[r.uid]
+            for code, severity, p in report_parts:
+                if runs_on(p.over, r):
+                    found.extend(diag(code, severity, hit) for hit in p.fn(ctx, r))
+            advance(1)
+    for code, severity, p in active:
+        if p.scope == "catalog" and catalog is None:
+            run.catalog.extend(diag(code, severity, hit) for hit in p.fn(ctx))
+        elif p.scope == "project":
+            run.project.extend(diag(code, severity, hit) for hit in p.fn(ctx))
+    return run
 
 
-def check(project: Project, options: CheckOptions) -> CheckResult:
-    findings = run_rules(project, options)
-    findings, suppressed = _apply_suppressions(project, findings, project.policy.rules)
+def check(project: Project, options: CheckOptions, lang: str = "both") -> CheckResult:
+    """Run every selected rule on the whole project (no cache)."""
+    run = run_rules(Context(project, options.today), options, lang=lang)
+    suppressions = {path: file_suppressions(path) for path in project_files(project)}
+    return finish(project, run.all(), options, suppressions, document_starts(project))
+
+
+def finish(
+    project: Project,
+    findings: list[Diagnostic],
+    options: CheckOptions,
+    suppressions: Mapping[str, Sequence[SuppressionFacts]],
+    starts: Mapping[tuple[str, int], str],
+) -> CheckResult:
+    """Suppressions, the baseline and the CI-mode filter, applied to the rules' findings."""
+    findings, suppressed = apply_suppressions(findings, suppressions, starts, project.policy.rules)
     findings = [d for d in findings if _known_and_selected(d.code, options)]
     baselined = fixed = 0
     if options.baseline is not None and options.baseline.exists():

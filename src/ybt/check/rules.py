@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from typing import Literal
 
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
 from ybt.analyze.labels import concept, synonym_table
+from ybt.check.facts import CatalogFacts, ReportFacts, catalog_facts, is_live, report_facts
 from ybt.diagnostics import Location, Related, Severity, Text
 from ybt.model import PERIODS_PER_YEAR, Field, Project, Report
 from ybt.registry import RuleInfo, register
@@ -35,11 +36,22 @@ class Hit:
     related: tuple[Related, ...] = ()
 
 
+Scope = Literal["report", "catalog", "project"]
+#: Which reports a per-report part runs on: live ones, collected ones, or every project report.
+Over = Literal["live", "collected", "own"]
+
+
 @dataclass
 class Context:
+    """What rules see. ``project`` may be the full model or the incremental check's lazy one: rules
+    with ``project`` scope work on :attr:`reports` and :attr:`catalog` (facts) and touch ``project``
+    only for the few objects they report."""
+
     project: Project
     today: date
     _dupes: DupesResult | None = field(default=None, repr=False)
+    _reports: Mapping[str, ReportFacts] | None = field(default=None, repr=False)
+    _catalog: CatalogFacts | None = field(default=None, repr=False)
 
     @property
     def dupes(self) -> DupesResult:
@@ -47,44 +59,80 @@ class Context:
             self._dupes = find_duplicates(self.project)
         return self._dupes
 
+    @property
+    def reports(self) -> Mapping[str, ReportFacts]:
+        """Facts of every report, by unique id, in the project's order."""
+        if self._reports is None:
+            self._reports = {u: report_facts(r) for u, r in self.project.reports.items()}
+        return self._reports
+
+    @property
+    def catalog(self) -> CatalogFacts:
+        if self._catalog is None:
+            self._catalog = catalog_facts(self.project)
+        return self._catalog
+
     def threshold(self, name: str, default: float) -> float:
         return float(self.project.policy.thresholds.get(name, default))
 
-    @cached_property
-    def live_reports(self) -> list[Report]:
-        """Reports that reach the grass roots: active and not retired by an admission record."""
-        return [
-            r for r in self.project.reports.values() if r.library is None and r.status != "retired" and not (r.admission and r.admission.status == "retired")
-        ]
-
-    @cached_property
-    def collected(self) -> list[Report]:
-        return [r for r in self.live_reports if r.mode == "collected"]
-
-    @cached_property
-    def held(self) -> dict[str, str]:
+    @property
+    def held(self) -> Mapping[str, str]:
         """Fields a base library or a ledger already holds → where (for messages)."""
-        out: dict[str, str] = {}
-        for f in self.project.fields.values():
-            if f.source.kind == "base_library" and f.source.base_library:
-                out[f.uid] = f"基础库 {f.source.base_library}"
-        for led in self.project.ledgers.values():
-            for uid in led.field_uids():
-                out.setdefault(uid, f"台账 {led.qualified}（{led.label}）")
-        return out
+        return self.catalog.held
 
     def own_fields(self) -> Iterator[Field]:
         return (f for f in self.project.fields.values() if f.library is None)
 
 
+ReportFn = Callable[[Context, Report], Iterable[Hit]]
 CheckFn = Callable[[Context], Iterable[Hit]]
-RULES: dict[str, tuple[RuleInfo, CheckFn]] = {}
+AnyFn = Callable[..., Iterable[Hit]]
 
 
-def rule(code: str, name: str, severity: Severity, zh: str, en: str, explanation: str) -> Callable[[CheckFn], CheckFn]:
-    def wrap(fn: CheckFn) -> CheckFn:
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a rule. ``report`` parts run once per report (the incremental check caches their
+    hits per report); ``catalog`` parts read only fields, codelists, entities, ledgers and the project
+    file; ``project`` parts read the facts of every report."""
+
+    scope: Scope
+    fn: AnyFn
+    over: Over = "collected"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleImpl:
+    info: RuleInfo
+    parts: tuple[Part, ...]
+
+
+RULES: dict[str, RuleImpl] = {}
+
+
+def runs_on(over: Over, r: Report) -> bool:
+    """Whether a per-report part with ``over`` applies to ``r``."""
+    if over == "own":
+        return r.library is None
+    return is_live(r) and (over == "live" or r.mode == "collected")
+
+
+def rule(
+    code: str, name: str, severity: Severity, zh: str, en: str, explanation: str, scope: Scope = "project", over: Over = "collected"
+) -> Callable[[AnyFn], AnyFn]:
+    def wrap(fn: AnyFn) -> AnyFn:
         info = register(RuleInfo(code, name, FAMILIES[code[3]], severity, Text(zh, en), explanation.strip()))
-        RULES[code] = (info, fn)
+        RULES[code] = RuleImpl(info, (Part(scope, fn, over),))
+        return fn
+
+    return wrap
+
+
+def part(code: str, scope: Scope, over: Over = "collected") -> Callable[[AnyFn], AnyFn]:
+    """Another part of an already registered rule (e.g. its ledger checks beside its report checks)."""
+
+    def wrap(fn: AnyFn) -> AnyFn:
+        impl = RULES[code]
+        RULES[code] = RuleImpl(impl.info, (*impl.parts, Part(scope, fn, over)))
         return fn
 
     return wrap
@@ -129,16 +177,17 @@ Good / 正确写法:
 admission: {status: admitted, record: QX-ZR-2026-003, approved_by: jcjf, approved_on: 2026-03-01}
 ```
 """,
+    scope="report",
+    over="collected",
 )
-def report_without_admission(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        if r.admission is None:
-            yield Hit(
-                r.loc("title"),
-                Text(f"报表《{r.title}》没有准入记录", f"report '{r.qualified}' has no admission record"),
-                Text("向归口审批机构申请准入，并写入 admission", "apply to the admission office and record it under admission:"),
-                r.uid,
-            )
+def report_without_admission(ctx: Context, r: Report) -> Iterator[Hit]:
+    if r.admission is None:
+        yield Hit(
+            r.loc("title"),
+            Text(f"报表《{r.title}》没有准入记录", f"report '{r.qualified}' has no admission record"),
+            Text("向归口审批机构申请准入，并写入 admission", "apply to the admission office and record it under admission:"),
+            r.uid,
+        )
 
 
 @rule(
@@ -155,17 +204,18 @@ A report whose admission is `pending` or `rejected` may not be sent to the grass
 Bad / 错误写法: `admission: {status: pending}` on an active report.
 Good / 正确写法: wait for `status: admitted`, or set the report's `status: draft` until then.
 """,
+    scope="report",
+    over="collected",
 )
-def report_not_admitted(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        if r.admission is not None and r.admission.status in ("pending", "rejected") and r.status == "active":
-            zh = {"pending": "待审批", "rejected": "未准入"}[r.admission.status]
-            yield Hit(
-                r.loc("admission", "status"),
-                Text(f"报表《{r.title}》准入状态为“{zh}”，却已在使用", f"report '{r.qualified}' is in use but its admission is {r.admission.status}"),
-                Text("审批通过前把报表设为 status: draft", "keep the report at status: draft until it is admitted"),
-                r.uid,
-            )
+def report_not_admitted(ctx: Context, r: Report) -> Iterator[Hit]:
+    if r.admission is not None and r.admission.status in ("pending", "rejected") and r.status == "active":
+        zh = {"pending": "待审批", "rejected": "未准入"}[r.admission.status]
+        yield Hit(
+            r.loc("admission", "status"),
+            Text(f"报表《{r.title}》准入状态为“{zh}”，却已在使用", f"report '{r.qualified}' is in use but its admission is {r.admission.status}"),
+            Text("审批通过前把报表设为 status: draft", "keep the report at status: draft until it is admitted"),
+            r.uid,
+        )
 
 
 @rule(
@@ -182,23 +232,24 @@ A department approving its own report does not count.
 
 Bad / 错误写法: `approved_by: gtzy` (the department itself). Good / 正确写法: `approved_by: jcjf` (the admission office).
 """,
+    scope="report",
+    over="collected",
 )
-def approved_by_wrong_office(ctx: Context) -> Iterator[Hit]:
+def approved_by_wrong_office(ctx: Context, r: Report) -> Iterator[Hit]:
     office = ctx.project.policy.admission_office
     if office is None:
         return
-    for r in ctx.collected:
-        a = r.admission
-        if a is not None and a.status == "admitted" and a.approved_by not in (None, office):
-            yield Hit(
-                r.loc("admission", "approved_by"),
-                Text(
-                    f"报表《{r.title}》由 {a.approved_by} 审批，归口审批机构是 {office}",
-                    f"'{r.qualified}' was approved by {a.approved_by}; the admission office is {office}",
-                ),
-                Text(f"报 {office} 重新审批", f"have {office} approve it"),
-                r.uid,
-            )
+    a = r.admission
+    if a is not None and a.status == "admitted" and a.approved_by not in (None, office):
+        yield Hit(
+            r.loc("admission", "approved_by"),
+            Text(
+                f"报表《{r.title}》由 {a.approved_by} 审批，归口审批机构是 {office}",
+                f"'{r.qualified}' was approved by {a.approved_by}; the admission office is {office}",
+            ),
+            Text(f"报 {office} 重新审批", f"have {office} approve it"),
+            r.uid,
+        )
 
 
 @rule(
@@ -215,21 +266,22 @@ An admission has a term: once `expires_on` has passed, the report must be approv
 Bad / 错误写法: `expires_on: 2025-12-31` on a report still in use in 2026.
 Good / 正确写法: a renewed approval with a new `approved_on` and `expires_on`, or `status: retired`.
 """,
+    scope="report",
+    over="collected",
 )
-def admission_expired(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        a = r.admission
-        if a is not None and a.status == "admitted" and a.expires_on and date.fromisoformat(a.expires_on) < ctx.today:
-            yield Hit(
-                r.loc("admission", "expires_on"),
-                Text(f"报表《{r.title}》的准入已于 {a.expires_on} 过期", f"the admission of '{r.qualified}' expired on {a.expires_on}"),
-                Text("重新申请准入，或让报表退出", "renew the admission or retire the report"),
-                r.uid,
-            )
+def admission_expired(ctx: Context, r: Report) -> Iterator[Hit]:
+    a = r.admission
+    if a is not None and a.status == "admitted" and a.expires_on and date.fromisoformat(a.expires_on) < ctx.today:
+        yield Hit(
+            r.loc("admission", "expires_on"),
+            Text(f"报表《{r.title}》的准入已于 {a.expires_on} 过期", f"the admission of '{r.qualified}' expired on {a.expires_on}"),
+            Text("重新申请准入，或让报表退出", "renew the admission or retire the report"),
+            r.uid,
+        )
 
 
-def _newest_last(reports: list[Report]) -> list[Report]:
-    return sorted(reports, key=lambda r: (r.admission.approved_on if r.admission and r.admission.approved_on else "9999", r.uid))
+def _newest_last(reports: list[ReportFacts]) -> list[ReportFacts]:
+    return sorted(reports, key=lambda r: (r.approved_on or "9999", r.uid))
 
 
 @rule(
@@ -252,8 +304,9 @@ Good / 正确写法: `admission: {…, retires: [mz.old_report]}` and the old re
 )
 def quota_exceeded(ctx: Context) -> Iterator[Hit]:
     quota = ctx.project.policy.quota
-    by_dept: dict[str, list[Report]] = defaultdict(list)
-    for r in ctx.collected:
+    collected = [r for r in ctx.reports.values() if r.collected]
+    by_dept: dict[str, list[ReportFacts]] = defaultdict(list)
+    for r in collected:
         by_dept[r.department].append(r)
     flagged: set[str] = set()
     for dept, reports in sorted(by_dept.items()):
@@ -263,19 +316,19 @@ def quota_exceeded(ctx: Context) -> Iterator[Hit]:
         for r in _newest_last(reports)[limit:]:
             flagged.add(r.uid)
             yield Hit(
-                r.loc("department"),
+                ctx.project.reports[r.uid].loc("department"),
                 Text(f"{dept} 在用报表 {len(reports)} 张，超过限额 {limit} 张", f"{dept} has {len(reports)} reports in use, over its quota of {limit}"),
                 Text("退出一张旧表（admission.retires），或合并到共享台账", "retire an old report (admission.retires) or merge into a shared ledger"),
                 r.uid,
             )
-    if quota.district is not None and len(ctx.collected) > quota.district:
-        for r in _newest_last(ctx.collected)[quota.district :]:
+    if quota.district is not None and len(collected) > quota.district:
+        for r in _newest_last(collected)[quota.district :]:
             if r.uid not in flagged:
                 yield Hit(
-                    r.loc("department"),
+                    ctx.project.reports[r.uid].loc("department"),
                     Text(
-                        f"全区在用报表 {len(ctx.collected)} 张，超过总量 {quota.district} 张",
-                        f"the district has {len(ctx.collected)} reports in use, over its quota of {quota.district}",
+                        f"全区在用报表 {len(collected)} 张，超过总量 {quota.district} 张",
+                        f"the district has {len(collected)} reports in use, over its quota of {quota.district}",
                     ),
                     Text("新增一张就要退出一张", "a new report must retire an old one"),
                     r.uid,
@@ -302,19 +355,22 @@ Good / 正确写法: `mode: derived` with `sources: [shared.cl_person_tz]`, so n
 )
 def duplicates_admitted_report(ctx: Context) -> Iterator[Hit]:
     threshold = ctx.project.policy.duplicate_threshold
-    collected = {r.uid for r in ctx.collected}
-    admitted = {r.uid for r in ctx.live_reports if r.admission and r.admission.status == "admitted"}
+    collected = {r.uid for r in ctx.reports.values() if r.collected}
+    admitted = {r.uid for r in ctx.reports.values() if r.live and r.admission_status == "admitted"}
     seen: set[str] = set()
     for o in ctx.dupes.report_overlaps:
         if max(o.containment, o.jaccard) < threshold:
             continue
-        a, b = ctx.project.reports[o.a], ctx.project.reports[o.b]
         # The newer (or unadmitted) of the two is the duplicate.
-        pair = sorted([a, b], key=lambda r: (r.uid in admitted, -(int((r.admission.approved_on or "0").replace("-", "")) if r.admission else 0)), reverse=True)
-        keeper, dup = pair[0], pair[1]
-        if dup.uid not in collected or keeper.uid not in admitted or dup.uid in seen:
+        pair = sorted(
+            [ctx.reports[o.a], ctx.reports[o.b]],
+            key=lambda r: (r.uid in admitted, -(int((r.approved_on or "0").replace("-", "")) if r.admission_status is not None else 0)),
+            reverse=True,
+        )
+        if pair[1].uid not in collected or pair[0].uid not in admitted or pair[1].uid in seen:
             continue
-        seen.add(dup.uid)
+        seen.add(pair[1].uid)
+        keeper, dup = ctx.project.reports[pair[0].uid], ctx.project.reports[pair[1].uid]
         yield Hit(
             dup.loc("title"),
             Text(
@@ -347,26 +403,25 @@ holds should be pre-filled or derived, not typed again.
 Bad / 错误写法: a collected roster asking 姓名、身份证号、户籍地址 that 户籍人口台账 holds.
 Good / 正确写法: `sources: [shared.hjrk_tz]` and `mode: derived`, or a template pre-filled from the ledger.
 """,
+    scope="report",
+    over="collected",
 )
-def collects_held_data(ctx: Context) -> Iterator[Hit]:
+def collects_held_data(ctx: Context, r: Report) -> Iterator[Hit]:
     share = ctx.threshold("collects-held-data", 0.5)
-    for r in ctx.collected:
-        plain = [(i, c) for i, c in enumerate(r.columns) if c.field and c.aggregate is None and c.field not in ORG_UNIT_FIELDS]
-        held = [(i, c) for i, c in plain if c.field in ctx.held]
-        if plain and held and len(held) / len(plain) >= share:
-            first = held[0][0]
-            names = _fields_text(ctx.project, [c.field for _, c in held[:6] if c.field]) + ("……" if len(held) > 6 else "")
-            yield Hit(
-                r.loc("columns", first, "field"),
-                Text(
-                    f"报表《{r.title}》{len(plain)} 栏中有 {len(held)} 栏是台账或基础库已有的数据：{names}",
-                    f"{len(held)} of the {len(plain)} columns of '{r.qualified}' are held by a ledger or base library",
-                ),
-                Text(
-                    "从台账预填或改为 mode: derived，并在 sources 中写明台账", "pre-fill them from the ledger or derive the report (mode: derived, sources: …)"
-                ),
-                r.uid,
-            )
+    plain = [(i, c) for i, c in enumerate(r.columns) if c.field and c.aggregate is None and c.field not in ORG_UNIT_FIELDS]
+    held = [(i, c) for i, c in plain if c.field in ctx.held]
+    if plain and held and len(held) / len(plain) >= share:
+        first = held[0][0]
+        names = _fields_text(ctx.project, [c.field for _, c in held[:6] if c.field]) + ("……" if len(held) > 6 else "")
+        yield Hit(
+            r.loc("columns", first, "field"),
+            Text(
+                f"报表《{r.title}》{len(plain)} 栏中有 {len(held)} 栏是台账或基础库已有的数据：{names}",
+                f"{len(held)} of the {len(plain)} columns of '{r.qualified}' are held by a ledger or base library",
+            ),
+            Text("从台账预填或改为 mode: derived，并在 sources 中写明台账", "pre-fill them from the ledger or derive the report (mode: derived, sources: …)"),
+            r.uid,
+        )
 
 
 @rule(
@@ -384,20 +439,21 @@ summary should be computed from the ledger (`mode: derived`), not typed by the t
 Bad / 错误写法: a collected 特困人员供养情况统计表 counting what 社会救助对象台账 holds.
 Good / 正确写法: `mode: derived` with `sources: [mz.shjz_dx_tz]`.
 """,
+    scope="report",
+    over="collected",
 )
-def summary_computable(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        if r.form != "summary":
-            continue
-        needed = {x for c in r.columns for x in [c.field, *(w.field for w in c.where)] if x} - ORG_UNIT_FIELDS
-        if needed and all(f in ctx.held for f in needed):
-            where = sorted({ctx.held[f] for f in needed})
-            yield Hit(
-                r.loc("form"),
-                Text(f"汇总表《{r.title}》的每一栏都可由{'、'.join(where)}计算", f"every column of '{r.qualified}' can be calculated from {', '.join(where)}"),
-                Text("改为 mode: derived，sources 写明台账", "set mode: derived and list the ledger under sources"),
-                r.uid,
-            )
+def summary_computable(ctx: Context, r: Report) -> Iterator[Hit]:
+    if r.form != "summary":
+        return
+    needed = {x for c in r.columns for x in [c.field, *(w.field for w in c.where)] if x} - ORG_UNIT_FIELDS
+    if needed and all(f in ctx.held for f in needed):
+        where = sorted({ctx.held[f] for f in needed})
+        yield Hit(
+            r.loc("form"),
+            Text(f"汇总表《{r.title}》的每一栏都可由{'、'.join(where)}计算", f"every column of '{r.qualified}' can be calculated from {', '.join(where)}"),
+            Text("改为 mode: derived，sources 写明台账", "set mode: derived and list the ledger under sources"),
+            r.uid,
+        )
 
 
 _FREQ_ORDER = {f: PERIODS_PER_YEAR[f] for f in ("daily", "weekly", "monthly", "quarterly", "semiannual", "annual")}
@@ -418,21 +474,22 @@ Reports asked more often must be made less frequent or derived from a ledger.
 Bad / 错误写法: `fill_level: village, frequency: monthly` with `max_frequency: {village: quarterly}`.
 Good / 正确写法: `frequency: quarterly`, or `mode: derived`.
 """,
+    scope="report",
+    over="collected",
 )
-def frequency_too_high(ctx: Context) -> Iterator[Hit]:
+def frequency_too_high(ctx: Context, r: Report) -> Iterator[Hit]:
     limits = ctx.project.policy.max_frequency
-    for r in ctx.collected:
-        limit = limits.get(r.fill_level)
-        if limit and r.frequency in _FREQ_ORDER and limit in _FREQ_ORDER and _FREQ_ORDER[r.frequency] > _FREQ_ORDER[limit]:
-            yield Hit(
-                r.loc("frequency"),
-                Text(
-                    f"《{r.title}》按 {r.frequency} 填报，{r.fill_level} 级最多 {limit}",
-                    f"'{r.qualified}' is {r.frequency}; {r.fill_level} level allows at most {limit}",
-                ),
-                Text(f"改为 frequency: {limit}，或由台账生成", f"use frequency: {limit}, or derive it from a ledger"),
-                r.uid,
-            )
+    limit = limits.get(r.fill_level)
+    if limit and r.frequency in _FREQ_ORDER and limit in _FREQ_ORDER and _FREQ_ORDER[r.frequency] > _FREQ_ORDER[limit]:
+        yield Hit(
+            r.loc("frequency"),
+            Text(
+                f"《{r.title}》按 {r.frequency} 填报，{r.fill_level} 级最多 {limit}",
+                f"'{r.qualified}' is {r.frequency}; {r.fill_level} level allows at most {limit}",
+            ),
+            Text(f"改为 frequency: {limit}，或由台账生成", f"use frequency: {limit}, or derive it from a ledger"),
+            r.uid,
+        )
 
 
 @rule(
@@ -450,26 +507,27 @@ list `uses` that none of its columns provide is a zombie too.
 Bad / 错误写法: no `consumers`, or `consumers: [{department: scjg, purpose: 统计, uses: [std.uscc]}]` on a report without that column.
 Good / 正确写法: `consumers: [{department: mz, purpose: 核定补贴, uses: [std.resident_id, std.disability_grade]}]`.
 """,
+    scope="report",
+    over="live",
 )
-def zombie_report(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.live_reports:
-        if not r.consumers:
-            yield Hit(
-                r.loc("title"),
-                Text(f"《{r.title}》没有任何使用方", f"'{r.qualified}' has no consumers"),
-                Text("写明使用部门和用途（consumers），无人使用的报表应取消", "name its consumers and purpose, or cut the report"),
-                r.uid,
-            )
-            continue
-        fields = set(r.field_uids()) | {w.field for c in r.columns for w in c.where}
-        declared = [c for c in r.consumers if c.uses]
-        if declared and len(declared) == len(r.consumers) and not any(set(c.uses) & fields for c in declared):
-            yield Hit(
-                r.loc("consumers", key=True),
-                Text(f"《{r.title}》的使用方用到的字段本表一栏都没有", f"the consumers of '{r.qualified}' use none of its fields"),
-                Text("核对使用方的 uses；无人使用的报表应取消", "check the consumers' uses, or cut the report"),
-                r.uid,
-            )
+def zombie_report(ctx: Context, r: Report) -> Iterator[Hit]:
+    if not r.consumers:
+        yield Hit(
+            r.loc("title"),
+            Text(f"《{r.title}》没有任何使用方", f"'{r.qualified}' has no consumers"),
+            Text("写明使用部门和用途（consumers），无人使用的报表应取消", "name its consumers and purpose, or cut the report"),
+            r.uid,
+        )
+        return
+    fields = set(r.field_uids()) | {w.field for c in r.columns for w in c.where}
+    declared = [c for c in r.consumers if c.uses]
+    if declared and len(declared) == len(r.consumers) and not any(set(c.uses) & fields for c in declared):
+        yield Hit(
+            r.loc("consumers", key=True),
+            Text(f"《{r.title}》的使用方用到的字段本表一栏都没有", f"the consumers of '{r.qualified}' use none of its fields"),
+            Text("核对使用方的 uses；无人使用的报表应取消", "check the consumers' uses, or cut the report"),
+            r.uid,
+        )
 
 
 @rule(
@@ -485,20 +543,21 @@ def zombie_report(ctx: Context) -> Iterator[Hit]:
 derived from ledgers.
 Bad / 错误写法: 22 columns where `max_fields: {village: 20}`. Good / 正确写法: 20 or fewer, the rest from a ledger.
 """,
+    scope="report",
+    over="collected",
 )
-def too_many_fields(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        limit = ctx.project.policy.max_fields.get(r.fill_level)
-        if limit is not None and len(r.columns) > limit:
-            yield Hit(
-                r.loc("columns", key=True),
-                Text(
-                    f"《{r.title}》有 {len(r.columns)} 栏，{r.fill_level} 级最多 {limit} 栏",
-                    f"'{r.qualified}' has {len(r.columns)} columns; {r.fill_level} allows {limit}",
-                ),
-                Text("拆分报表，或把台账已有的栏目改由台账生成", "split it, or take the columns a ledger holds from the ledger"),
-                r.uid,
-            )
+def too_many_fields(ctx: Context, r: Report) -> Iterator[Hit]:
+    limit = ctx.project.policy.max_fields.get(r.fill_level)
+    if limit is not None and len(r.columns) > limit:
+        yield Hit(
+            r.loc("columns", key=True),
+            Text(
+                f"《{r.title}》有 {len(r.columns)} 栏，{r.fill_level} 级最多 {limit} 栏",
+                f"'{r.qualified}' has {len(r.columns)} columns; {r.fill_level} allows {limit}",
+            ),
+            Text("拆分报表，或把台账已有的栏目改由台账生成", "split it, or take the columns a ledger holds from the ledger"),
+            r.uid,
+        )
 
 
 @rule(
@@ -514,20 +573,21 @@ Reports due the same day force the grass roots to guess. `policy.min_deadline_da
 deadline per fill level.
 Bad / 错误写法: `deadline_days: 1` at village level with a minimum of 5. Good / 正确写法: `deadline_days: 5`.
 """,
+    scope="report",
+    over="collected",
 )
-def deadline_too_short(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        limit = ctx.project.policy.min_deadline_days.get(r.fill_level)
-        if limit is not None and r.deadline_days is not None and r.deadline_days < limit:
-            yield Hit(
-                r.loc("deadline_days"),
-                Text(
-                    f"《{r.title}》只给 {r.deadline_days} 天，{r.fill_level} 级至少 {limit} 天",
-                    f"'{r.qualified}' allows {r.deadline_days} days; {r.fill_level} needs at least {limit}",
-                ),
-                Text(f"deadline_days 至少 {limit}", f"give deadline_days of at least {limit}"),
-                r.uid,
-            )
+def deadline_too_short(ctx: Context, r: Report) -> Iterator[Hit]:
+    limit = ctx.project.policy.min_deadline_days.get(r.fill_level)
+    if limit is not None and r.deadline_days is not None and r.deadline_days < limit:
+        yield Hit(
+            r.loc("deadline_days"),
+            Text(
+                f"《{r.title}》只给 {r.deadline_days} 天，{r.fill_level} 级至少 {limit} 天",
+                f"'{r.qualified}' allows {r.deadline_days} days; {r.fill_level} needs at least {limit}",
+            ),
+            Text(f"deadline_days 至少 {limit}", f"give deadline_days of at least {limit}"),
+            r.uid,
+        )
 
 
 # =====================================================================================================
@@ -551,6 +611,7 @@ plans and applies this).
 Bad / 错误写法: `namespace: cl, id: sfzh, label: 身份证号码, type: resident_id`.
 Good / 正确写法: reports use `std.resident_id`; `cl.sfzh` has `status: superseded, superseded_by: std.resident_id`.
 """,
+    scope="catalog",
 )
 def duplicates_standard_field(ctx: Context) -> Iterator[Hit]:
     for c in ctx.dupes.field_clusters:
@@ -591,6 +652,7 @@ its values (a codelist, a semantic type such as resident_id, a pattern, a range 
 Bad / 错误写法: `label: 经营状况, type: string` and nothing else.
 Good / 正确写法: `type: code, codelist: scjg.jyzk` or `filling_rule: 填写正常营业、停业、歇业之一`.
 """,
+    scope="catalog",
 )
 def field_without_filling_rule(ctx: Context) -> Iterator[Hit]:
     for f in ctx.own_fields():
@@ -623,22 +685,27 @@ replacement.
 Bad / 错误写法: `field: scjg.zch` (注册号, superseded by 统一社会信用代码).
 Good / 正确写法: `field: std.uscc`.
 """,
+    scope="report",
+    over="live",
 )
-def retired_field_referenced(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.live_reports:
-        for i, c in enumerate(r.columns):
-            f = ctx.project.fields.get(c.field or "")
-            if f is not None and f.status in ("superseded", "retired"):
-                repl = f" → {f.superseded_by.split('.', 1)[1]}" if f.superseded_by else ""
-                yield Hit(
-                    r.loc("columns", i, "field"),
-                    Text(
-                        f"《{r.title}》仍在使用{'已被替代' if f.status == 'superseded' else '已停用'}的字段 {f.qualified}{repl}",
-                        f"'{r.qualified}' still asks for {f.status} field {f.qualified}{repl}",
-                    ),
-                    Text("改为引用替代字段", "reference the replacement") if f.superseded_by else Text("删除该栏", "drop the column"),
-                    r.uid,
-                )
+def retired_field_referenced(ctx: Context, r: Report) -> Iterator[Hit]:
+    for i, c in enumerate(r.columns):
+        f = ctx.project.fields.get(c.field or "")
+        if f is not None and f.status in ("superseded", "retired"):
+            repl = f" → {f.superseded_by.split('.', 1)[1]}" if f.superseded_by else ""
+            yield Hit(
+                r.loc("columns", i, "field"),
+                Text(
+                    f"《{r.title}》仍在使用{'已被替代' if f.status == 'superseded' else '已停用'}的字段 {f.qualified}{repl}",
+                    f"'{r.qualified}' still asks for {f.status} field {f.qualified}{repl}",
+                ),
+                Text("改为引用替代字段", "reference the replacement") if f.superseded_by else Text("删除该栏", "drop the column"),
+                r.uid,
+            )
+
+
+@part("YBT203", "catalog")
+def retired_field_in_catalog(ctx: Context) -> Iterator[Hit]:
     for led in ctx.project.ledgers.values():
         if led.library is not None:
             continue
@@ -678,7 +745,7 @@ Good / 正确写法: both derived from one 残疾人信息台账.
 """,
 )
 def field_frequency_conflict(ctx: Context) -> Iterator[Hit]:
-    basics = {f.uid for f in ctx.project.fields.values() if f.source.kind == "base_library"}
+    basics = ctx.catalog.basics
     for conflict in ctx.dupes.frequency_conflicts:
         if conflict.field in basics:
             continue  # 姓名、身份证号 appear everywhere; base libraries serve them
@@ -713,20 +780,21 @@ needs a legal basis; a report collecting such fields must state `legal_basis`.
 Bad / 错误写法: a roster with 身份证号、银行账号 and no legal_basis.
 Good / 正确写法: `legal_basis: 《社会保险法》第…条`.
 """,
+    scope="report",
+    over="collected",
 )
-def sensitive_without_legal_basis(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.collected:
-        sensitive = _sensitive(ctx, r)
-        if sensitive and not r.legal_basis:
-            yield Hit(
-                r.loc("title"),
-                Text(
-                    f"《{r.title}》采集敏感个人信息（{_fields_text(ctx.project, sensitive[:4])}）却没有法律依据",
-                    f"'{r.qualified}' collects sensitive personal data without a legal basis",
-                ),
-                Text("写明 legal_basis，或删除不必要的敏感栏目", "state legal_basis, or drop the sensitive columns it does not need"),
-                r.uid,
-            )
+def sensitive_without_legal_basis(ctx: Context, r: Report) -> Iterator[Hit]:
+    sensitive = _sensitive(ctx, r)
+    if sensitive and not r.legal_basis:
+        yield Hit(
+            r.loc("title"),
+            Text(
+                f"《{r.title}》采集敏感个人信息（{_fields_text(ctx.project, sensitive[:4])}）却没有法律依据",
+                f"'{r.qualified}' collects sensitive personal data without a legal basis",
+            ),
+            Text("写明 legal_basis，或删除不必要的敏感栏目", "state legal_basis, or drop the sensitive columns it does not need"),
+            r.uid,
+        )
 
 
 @rule(
@@ -743,46 +811,35 @@ sensitive field must list it under `grants`; otherwise templates, exports and vi
 Bad / 错误写法: `uses: [std.resident_id]` without `grants`.
 Good / 正确写法: `uses: [std.resident_id], grants: [std.resident_id]`, or use a masked field.
 """,
+    scope="report",
+    over="live",
 )
-def sensitive_without_grant(ctx: Context) -> Iterator[Hit]:
-    for r in ctx.live_reports:
-        for i, c in enumerate(r.consumers):
-            exposed = [u for u in c.uses if (f := ctx.project.fields.get(u)) is not None and f.sensitivity == "sensitive" and u not in c.grants]
-            if exposed:
-                yield Hit(
-                    r.loc("consumers", i, "uses"),
-                    Text(
-                        f"《{r.title}》的使用方 {c.department} 未经授权使用敏感字段：{_fields_text(ctx.project, exposed)}",
-                        f"consumer {c.department} of '{r.qualified}' uses sensitive fields without a grant",
-                    ),
-                    Text("在 grants 中授权，或不再使用这些字段", "grant them under grants, or stop using them"),
-                    f"{r.uid}#{c.department}",
-                )
+def sensitive_without_grant(ctx: Context, r: Report) -> Iterator[Hit]:
+    for i, c in enumerate(r.consumers):
+        exposed = [u for u in c.uses if (f := ctx.project.fields.get(u)) is not None and f.sensitivity == "sensitive" and u not in c.grants]
+        if exposed:
+            yield Hit(
+                r.loc("consumers", i, "uses"),
+                Text(
+                    f"《{r.title}》的使用方 {c.department} 未经授权使用敏感字段：{_fields_text(ctx.project, exposed)}",
+                    f"consumer {c.department} of '{r.qualified}' uses sensitive fields without a grant",
+                ),
+                Text("在 grants 中授权，或不再使用这些字段", "grant them under grants, or stop using them"),
+                f"{r.uid}#{c.department}",
+            )
 
 
 # =====================================================================================================
 # Hygiene 整洁
 
 
-def _referenced(project: Project) -> tuple[set[str], set[str]]:
-    fields: set[str] = set()
-    for r in project.reports.values():
-        fields.update(c.field for c in r.columns if c.field)
-        fields.update(w.field for c in r.columns for w in c.where)
-        fields.update(w.field for w in r.where)
-        for c in r.consumers:
-            fields.update(c.uses)
-            fields.update(c.grants)
-    for led in project.ledgers.values():
-        fields.update(led.field_uids())
-    for e in project.entities.values():
-        fields.update(e.key)
-    for f in project.fields.values():
-        if f.superseded_by:
-            fields.add(f.superseded_by)
-    codelists = {f.codelist for f in project.fields.values() if f.codelist and f.uid in fields}
-    codelists |= {c.superseded_by for c in project.codelists.values() if c.superseded_by}
-    return fields, {c for c in codelists if c}
+def _referenced(ctx: Context) -> tuple[set[str], set[str]]:
+    cat = ctx.catalog
+    fields: set[str] = set(cat.catalog_field_refs)
+    for r in ctx.reports.values():
+        fields.update(r.refs)
+    codelists = {cl for f, cl in cat.field_codelist.items() if f in fields}
+    return fields, codelists | cat.catalog_codelist_refs
 
 
 @rule(
@@ -799,9 +856,10 @@ Bad / 错误写法: a department field declared and never asked. Good / 正确�
 """,
 )
 def unused_field(ctx: Context) -> Iterator[Hit]:
-    used, _ = _referenced(ctx.project)
-    for f in ctx.own_fields():
-        if f.uid not in used and f.status not in ("superseded", "retired"):
+    used, _ = _referenced(ctx)
+    for uid, status in ctx.catalog.own_fields:
+        if uid not in used and status not in ("superseded", "retired"):
+            f = ctx.project.fields[uid]
             yield Hit(
                 f.loc("id"),
                 Text(f"字段 {f.qualified}“{f.label}”没有被使用", f"field {f.qualified} is not used"),
@@ -823,15 +881,25 @@ A codelist no used field points to can go.
 """,
 )
 def unused_codelist(ctx: Context) -> Iterator[Hit]:
-    _, used = _referenced(ctx.project)
-    for c in ctx.project.codelists.values():
-        if c.library is None and c.uid not in used and c.status not in ("superseded", "retired"):
+    _, used = _referenced(ctx)
+    for uid, status in ctx.catalog.own_codelists:
+        if uid not in used and status not in ("superseded", "retired"):
+            c = ctx.project.codelists[uid]
             yield Hit(
                 c.loc("id"),
                 Text(f"代码表 {c.qualified}“{c.label}”没有被使用", f"codelist {c.qualified} is not used"),
                 Text("删除它，或让字段引用它", "delete it or reference it"),
                 c.uid,
             )
+
+
+def _no_chinese(qualified: str, text: str, loc: Location, uid: str) -> Hit:
+    return Hit(
+        loc,
+        Text(f"{qualified} 的名称“{text}”没有中文", f"{qualified} is named '{text}', with no Chinese"),
+        Text("写中文名称，英文可放在 aliases 或 description", "give a Chinese name; English can go in aliases or description"),
+        uid,
+    )
 
 
 @rule(
@@ -846,22 +914,20 @@ def unused_codelist(ctx: Context) -> Iterator[Hit]:
 What the grass roots read must be Chinese: labels of fields, codelists and ledgers and report titles.
 Bad / 错误写法: `label: household size`. Good / 正确写法: `label: 家庭人口数`.
 """,
+    scope="catalog",
 )
 def missing_chinese_label(ctx: Context) -> Iterator[Hit]:
     p = ctx.project
-    items: list[tuple[str, str, Location, str]] = []
-    items += [(o.qualified, o.label, o.loc("label"), o.uid) for o in p.fields.values() if o.library is None]
-    items += [(o.qualified, o.label, o.loc("label"), o.uid) for o in p.codelists.values() if o.library is None]
-    items += [(o.qualified, o.label, o.loc("label"), o.uid) for o in p.ledgers.values() if o.library is None]
-    items += [(o.qualified, o.title, o.loc("title"), o.uid) for o in p.reports.values() if o.library is None]
-    for q, text, loc, uid in items:
-        if not _CJK.search(text):
-            yield Hit(
-                loc,
-                Text(f"{q} 的名称“{text}”没有中文", f"{q} is named '{text}', with no Chinese"),
-                Text("写中文名称，英文可放在 aliases 或 description", "give a Chinese name; English can go in aliases or description"),
-                uid,
-            )
+    for table in (p.fields, p.codelists, p.ledgers):
+        for o in table.values():
+            if o.library is None and not _CJK.search(o.label):
+                yield _no_chinese(o.qualified, o.label, o.loc("label"), o.uid)
+
+
+@part("YBT303", "report", over="own")
+def missing_chinese_title(ctx: Context, r: Report) -> Iterator[Hit]:
+    if not _CJK.search(r.title):
+        yield _no_chinese(r.qualified, r.title, r.loc("title"), r.uid)
 
 
 @rule(
@@ -878,6 +944,7 @@ column's unit must match its field's.
 Bad / 错误写法: 承包面积 in 亩 at 农业农村 and in ㎡ at 规划自然资源; or `unit: 万元` on a column whose field is in 元.
 Good / 正确写法: one unit in the catalog; convert in a derived measure if needed.
 """,
+    scope="catalog",
 )
 def inconsistent_units(ctx: Context) -> Iterator[Hit]:
     syn = synonym_table(ctx.project.synonyms)
@@ -904,20 +971,23 @@ def inconsistent_units(ctx: Context) -> Iterator[Hit]:
                     f.uid,
                     (Related(other.loc("unit"), Text(f"用 {common} 的字段", f"a field in {common}")),),
                 )
-    for r in ctx.live_reports:
-        for i, c in enumerate(r.columns):
-            fld = ctx.project.fields.get(c.field or "")
-            raw = r.doc.data["columns"][i].get("unit") if isinstance(r.doc.data["columns"][i], dict) else None
-            if fld is not None and raw and fld.unit and raw != fld.unit and c.aggregate in (None, "sum", "avg", "min", "max"):
-                yield Hit(
-                    r.loc("columns", i, "unit"),
-                    Text(
-                        f"《{r.title}》栏目单位 {raw} 与字段 {fld.qualified} 的 {fld.unit} 不一致",
-                        f"column unit {raw} differs from {fld.qualified}'s {fld.unit}",
-                    ),
-                    Text("栏目单位与字段保持一致", "keep the column's unit the field's"),
-                    r.uid,
-                )
+
+
+@part("YBT304", "report", over="live")
+def inconsistent_column_units(ctx: Context, r: Report) -> Iterator[Hit]:
+    for i, c in enumerate(r.columns):
+        fld = ctx.project.fields.get(c.field or "")
+        raw = r.doc.data["columns"][i].get("unit") if isinstance(r.doc.data["columns"][i], dict) else None
+        if fld is not None and raw and fld.unit and raw != fld.unit and c.aggregate in (None, "sum", "avg", "min", "max"):
+            yield Hit(
+                r.loc("columns", i, "unit"),
+                Text(
+                    f"《{r.title}》栏目单位 {raw} 与字段 {fld.qualified} 的 {fld.unit} 不一致",
+                    f"column unit {raw} differs from {fld.qualified}'s {fld.unit}",
+                ),
+                Text("栏目单位与字段保持一致", "keep the column's unit the field's"),
+                r.uid,
+            )
 
 
 # =====================================================================================================

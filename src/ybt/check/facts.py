@@ -1,0 +1,123 @@
+"""Facts: the small, picklable summaries of a project that the whole-project lint rules work on.
+
+Rules come in three scopes (see :mod:`ybt.check.rules`): per report, catalog-only, and whole
+project. Whole-project rules (quotas, duplicate reports, unused fields …) read every report, so they
+work on :class:`ReportFacts` — one small record per report — and on :class:`CatalogFacts`, never on the
+full report objects. The incremental check (:mod:`ybt.check.incremental`) keeps these facts in its
+cache and updates only those of the reports that changed, which is what lets it re-check one edited
+report of a province-sized project without reading the other 2,500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ybt.model import Project, Report
+
+#: (field, op, repr(value)) of one condition, with the field as its unique id.
+ConditionFacts = tuple[str, str, str]
+#: (field, aggregate, conditions) of one column.
+ColumnFacts = tuple[str | None, str | None, tuple[ConditionFacts, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    uid: str
+    library: str | None
+    department: str
+    status: str
+    mode: str
+    frequency: str
+    admission_status: str | None
+    approved_on: str | None
+    columns: tuple[ColumnFacts, ...]
+    #: Every field the report mentions: columns, conditions, consumers' uses and grants.
+    refs: tuple[str, ...]
+
+    @property
+    def live(self) -> bool:
+        """Reaches the grass roots: the project's own, active, not retired by an admission record."""
+        return self.library is None and self.status != "retired" and self.admission_status != "retired"
+
+    @property
+    def collected(self) -> bool:
+        return self.live and self.mode == "collected"
+
+
+def report_facts(r: Report) -> ReportFacts:
+    refs: set[str] = set()
+    columns: list[ColumnFacts] = []
+    for c in r.columns:
+        conds = tuple((w.field, w.op, repr(w.value)) for w in c.where)
+        columns.append((c.field, c.aggregate, conds))
+        if c.field:
+            refs.add(c.field)
+        refs.update(w.field for w in c.where)
+    refs.update(w.field for w in r.where)
+    for consumer in r.consumers:
+        refs.update(consumer.uses)
+        refs.update(consumer.grants)
+    a = r.admission
+    return ReportFacts(
+        uid=r.uid,
+        library=r.library,
+        department=r.department,
+        status=r.status,
+        mode=r.mode,
+        frequency=r.frequency,
+        admission_status=a.status if a is not None else None,
+        approved_on=a.approved_on if a is not None else None,
+        columns=tuple(columns),
+        refs=tuple(sorted(refs)),
+    )
+
+
+def is_live(r: Report) -> bool:
+    return r.library is None and r.status != "retired" and not (r.admission is not None and r.admission.status == "retired")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFacts:
+    """What whole-project rules need to know about the non-report objects."""
+
+    #: Fields a base library or a ledger already holds → where (for messages).
+    held: Mapping[str, str]
+    #: Fields served by a base library (姓名、身份证号 …).
+    basics: frozenset[str]
+    #: The project's own fields: (unique id, status).
+    own_fields: tuple[tuple[str, str], ...]
+    #: The project's own codelists: (unique id, status).
+    own_codelists: tuple[tuple[str, str], ...]
+    #: Field → its codelist, for every field with one.
+    field_codelist: Mapping[str, str]
+    #: Fields referenced by ledgers, entity keys and superseded_by; codelists by superseded_by.
+    catalog_field_refs: frozenset[str]
+    catalog_codelist_refs: frozenset[str]
+
+
+def catalog_facts(project: Project) -> CatalogFacts:
+    held: dict[str, str] = {}
+    for f in project.fields.values():
+        if f.source.kind == "base_library" and f.source.base_library:
+            held[f.uid] = f"基础库 {f.source.base_library}"
+    for led in project.ledgers.values():
+        for u in led.field_uids():
+            held.setdefault(u, f"台账 {led.qualified}（{led.label}）")
+    refs: set[str] = set()
+    for led in project.ledgers.values():
+        refs.update(led.field_uids())
+    for e in project.entities.values():
+        refs.update(e.key)
+    for f in project.fields.values():
+        if f.superseded_by:
+            refs.add(f.superseded_by)
+    return CatalogFacts(
+        held=held,
+        basics=frozenset(f.uid for f in project.fields.values() if f.source.kind == "base_library"),
+        own_fields=tuple((f.uid, f.status) for f in project.fields.values() if f.library is None),
+        own_codelists=tuple((c.uid, c.status) for c in project.codelists.values() if c.library is None),
+        field_codelist={f.uid: f.codelist for f in project.fields.values() if f.codelist},
+        catalog_field_refs=frozenset(refs),
+        catalog_codelist_refs=frozenset(c.superseded_by for c in project.codelists.values() if c.superseded_by),
+    )
