@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 from ybt import registry as codes
 from ybt._resources import library_names
 from ybt.diagnostics import Diagnostics, Related, Text
-from ybt.load import Document, LoadedProject, PathKey
+from ybt.load import Document, LoadedProject, PathKey, SourceSet
 from ybt.model import (
     SHARED,
     Admission,
@@ -693,3 +693,29 @@ def resolve(loaded: LoadedProject, sets: list[ValidatedSet], diags: Diagnostics)
         reports=frozen(reports),
         file_checksums=frozen(checksums),
     )
+
+
+def resolve_reports(project: Project, documents: list[Checked], known: Mapping[str, str | None], diags: Diagnostics) -> dict[str, Report]:
+    """Resolve report documents against an already resolved ``project`` — the incremental check's
+    path, when only report files changed since the project was resolved.
+
+    ``known`` gives every other object's unique id → its library (None for the project's own); the
+    new reports are indexed beside them, so a duplicate id or an unknown reference is reported
+    exactly as a full resolve would report it.
+    """
+    r = _Resolver(LoadedProject(SourceSet(project.id, project.root, False, None, ()), ()), [], diags)
+    r.library_ids = list(project.libraries)
+    r.uses = list(project.uses)
+    r.departments = dict(project.departments)
+    for unique, lib in known.items():
+        kind, ns, _ = unique.split(".", 2)
+        r.index.add(unique, _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib))
+    fresh: list[str] = []
+    for checked in documents:
+        before = set(r.index.entries)
+        r._index_one(checked, None)
+        fresh.extend(set(r.index.entries) - before)
+    return {u: r.report(r.index.entries[u], u, project.fields, project.codelists, project.ledgers) for u in sorted(fresh) if r.index.entries[u].checked.valid}
+
+
+_NO_DOCUMENT = Document("", "", 0, {}, MappingProxyType({}), MappingProxyType({}))

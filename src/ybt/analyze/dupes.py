@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -484,11 +484,40 @@ def cluster_fields(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> tu
 
 
 def column_signature(col: Column, canon: Mapping[str, str]) -> tuple[Any, ...]:
-    f = canon.get(col.field, col.field) if col.field else ""
-    if col.aggregate is None:
+    return signature(col.field, col.aggregate, ((c.field, c.op, repr(c.value)) for c in col.where), canon)
+
+
+def signature(field: str | None, aggregate: str | None, conditions: Iterable[tuple[str, str, str]], canon: Mapping[str, str]) -> tuple[Any, ...]:
+    """What a column asks for, with fields mapped to their canonical field: ("f", field) for a plain
+    column, ("a", aggregate, field, conditions) for a count or sum."""
+    f = canon.get(field, field) if field else ""
+    if aggregate is None:
         return ("f", f)
-    conds = tuple(sorted((canon.get(c.field, c.field), c.op, repr(c.value)) for c in col.where))
-    return ("a", col.aggregate, f, conds)
+    return ("a", aggregate, f, tuple(sorted((canon.get(c, c), op, value) for c, op, value in conditions)))
+
+
+def pair_overlap(
+    a: str, sa: frozenset[tuple[Any, ...]], b: str, sb: frozenset[tuple[Any, ...]], frequencies: tuple[str, str], min_jaccard: float, min_containment: float
+) -> ReportOverlap | None:
+    """The overlap of two reports' signatures, ``a`` being the earlier in the project's order; None
+    when it is below both thresholds."""
+    shared = sa & sb
+    jac = len(shared) / len(sa | sb)
+    ca, cb = len(shared) / len(sa), len(shared) / len(sb)
+    if jac < min_jaccard and max(ca, cb) < min_containment:
+        return None
+    if cb > ca or (cb == ca and len(sb) < len(sa)):
+        a, b, ca, cb = b, a, cb, ca
+        frequencies = (frequencies[1], frequencies[0])
+    return ReportOverlap(
+        a=a,
+        b=b,
+        shared_fields=tuple(_signature_fields(shared)),
+        jaccard=round(jac, 3),
+        containment=round(ca, 3),
+        a_within_b=ca == 1.0,
+        frequencies=frequencies,
+    )
 
 
 def report_signatures(report: Report, canon: Mapping[str, str]) -> frozenset[tuple[Any, ...]]:
@@ -530,44 +559,31 @@ def report_overlaps(project: Project, canon: Mapping[str, str], min_jaccard: flo
             small, large = min(len(si), len(sj)), max(len(si), len(sj))
             if bound < min_containment * small and bound < min_jaccard * (small + large - bound):
                 continue
-            shared = si & sj
-            jac = len(shared) / len(si | sj)
-            ca, cb = len(shared) / len(si), len(shared) / len(sj)
-            if jac < min_jaccard and max(ca, cb) < min_containment:
-                continue
-            a, b = uids[i], uids[j]
-            if cb > ca or (cb == ca and len(sj) < len(si)):
-                a, b, ca, cb = b, a, cb, ca
-            ra, rb = project.reports[a], project.reports[b]
-            shared_sigs = [k for k in sigs[i] if ids[k] in shared]
-            out.append(
-                ReportOverlap(
-                    a=a,
-                    b=b,
-                    shared_fields=tuple(_signature_fields(shared_sigs)),
-                    jaccard=round(jac, 3),
-                    containment=round(ca, 3),
-                    a_within_b=ca == 1.0,
-                    frequencies=(ra.frequency, rb.frequency),
-                )
-            )
+            o = pair_overlap(uids[i], sigs[i], uids[j], sigs[j], (reports[i].frequency, reports[j].frequency), min_jaccard, min_containment)
+            if o is not None:
+                out.append(o)
     out.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
     return out
 
 
 def frequency_conflicts(project: Project, canon: Mapping[str, str]) -> list[FrequencyConflict]:
+    rows = (
+        (r.uid, r.frequency, [c.field for c in r.columns if c.field and c.aggregate is None])
+        for r in project.reports.values()
+        if r.status != "retired" and r.mode != "derived"
+    )
+    return frequency_conflicts_of(rows, canon, project.field_label)
+
+
+def frequency_conflicts_of(rows: Iterable[tuple[str, str, Iterable[str]]], canon: Mapping[str, str], label: Callable[[str], str]) -> list[FrequencyConflict]:
+    """Fields asked at more than one frequency, from (report, frequency, plain column fields) rows."""
     asked: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for r in project.reports.values():
-        if r.status == "retired" or r.mode == "derived":
-            continue
-        for col in r.columns:
-            if col.field and col.aggregate is None:
-                target = canon.get(col.field, col.field)
-                if target not in ORG_UNIT_FIELDS:
-                    asked[target][r.frequency].add(r.uid)
-    out = [
-        FrequencyConflict(f, project.field_label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())}) for f, freqs in asked.items() if len(freqs) > 1
-    ]
+    for uid, frequency, fields in rows:
+        for f in fields:
+            target = canon.get(f, f)
+            if target not in ORG_UNIT_FIELDS:
+                asked[target][frequency].add(uid)
+    out = [FrequencyConflict(f, label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())}) for f, freqs in asked.items() if len(freqs) > 1]
     out.sort(key=lambda c: (-sum(len(v) for v in c.frequencies.values()), c.field))
     return out
 
