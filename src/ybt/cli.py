@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 import yaml
@@ -29,6 +29,9 @@ from ybt.load import display_path
 from ybt.model import Project, SpecObject
 from ybt.pipeline import CompileResult, compile_project
 from ybt.render import console, diagnostics_json, render_burden, render_dupes, render_text, summary
+
+if TYPE_CHECKING:
+    from ybt.check.engine import CheckOptions, CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -260,23 +263,35 @@ def check_cmd(
         Path | None, typer.Option("--state", help="只检查相对旧 manifest.json 新增或改动的对象 / like --base, against an old manifest.json")
     ] = None,
     today: TodayOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="不用也不写 PROJECT/.ybt/cache 中的增量缓存 / neither use nor write the incremental cache in PROJECT/.ybt/cache")
+    ] = False,
 ) -> None:
     """表格准入检查：拒绝重复、未经审批或不合规的报表 / Admission checks that reject duplicate or unapproved reports."""
-    from ybt.check import engine, formats
+    from ybt.check import engine, formats, incremental
 
     as_of = parse_today(today)
     if base is not None and state is not None:
         _fail_usage("--base 与 --state 只能选一个", "give --base or --state, not both")
-    result = compile_project(project)
     err = console(stderr=True)
+    baseline_path = baseline if baseline is not None else project / engine.BASELINE_FILE
+    options = engine.CheckOptions(today=as_of, select=select or (), ignore=ignore or (), baseline=None if write_baseline else baseline_path)
+    if base is None and state is None:
+        done = incremental.check_project(project, options, use_cache=not no_cache, lang=_lang())
+        if done.result is None:
+            assert done.compile is not None
+            out = formats.render(fmt.value, list(done.compile.diagnostics), lang=_lang())
+            if out is not None:
+                sys.stdout.write(out if out.endswith("\n") else out + "\n")
+            raise typer.Exit(EXIT_FINDINGS)
+        _check_report(done.result, options, [], baseline_path, write_baseline, fmt)
+    result = compile_project(project)
     if not result.ok or result.project is None:
         out = formats.render(fmt.value, list(result.diagnostics), lang=_lang())
         if out is not None:
             sys.stdout.write(out if out.endswith("\n") else out + "\n")
         raise typer.Exit(EXIT_FINDINGS)
     model = result.project
-    baseline_path = baseline if baseline is not None else project / engine.BASELINE_FILE
-    options = engine.CheckOptions(today=as_of, select=select or (), ignore=ignore or (), baseline=None if write_baseline else baseline_path)
     removed: list[str] = []
     if base is not None or state is not None:
         if state is not None:
@@ -289,7 +304,13 @@ def check_cmd(
             err.print(f"编译 {base} 时的项目以比较 / compiling the project as of {base} to compare", markup=False)
             old = engine.base_manifest_from_git(project, base)
         options.changed, removed = engine.changes(model, old)
-    outcome = engine.check(model, options)
+    _check_report(engine.check(model, options, lang=_lang()), options, removed, baseline_path, write_baseline, fmt)
+
+
+def _check_report(outcome: CheckResult, options: CheckOptions, removed: list[str], baseline_path: Path, write_baseline: bool, fmt: CheckFormat) -> NoReturn:
+    from ybt.check import engine, formats
+
+    err = console(stderr=True)
     if write_baseline:
         n = engine.write_baseline(baseline_path, outcome.findings)
         err.print(f"已写出基线：{n} 项 / baseline written: {n} entries → {display_path(baseline_path)}", markup=False)

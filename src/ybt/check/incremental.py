@@ -1,0 +1,513 @@
+"""The incremental check: ``ybt check`` with a cache keyed by file checksums.
+
+A full check (load → validate → resolve → rules) leaves a cache in ``PROJECT/.ybt/cache/``: the
+checksum of every file it read, every object pickled on its own, the per-report and catalog findings,
+the facts whole-project rules read (:mod:`ybt.check.facts`) and the duplicate analysis. The next run
+hashes the files again and
+
+* nothing changed → the cached findings, through suppressions and the baseline as usual;
+* only report files changed (edited, added or deleted) → those files alone are loaded, validated and
+  resolved against the cached catalog; their per-report rules run; the whole-project rules run again
+  on the facts (one updated); report overlaps are recomputed for the changed reports only;
+* anything else changed (ybt.yaml, a field, a codelist, a ledger, a library file), or a changed
+  report would move a usage-based choice of canonical field, or the changed files have errors →
+  a full check, which writes a new cache.
+
+The cache is safe: a different format, ybt version, schema, Python, working directory or set of
+check options makes it a miss; a cache that cannot be read (corrupt, truncated, foreign) is ignored
+and replaced, never trusted; it is written atomically. Every fast result equals what a full check
+would give — the tests compare them on every kind of change.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import hashlib
+import io
+import os
+import pickle
+import sys
+import types
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ybt import __version__, atomic
+from ybt._resources import schema_dir
+from ybt.analyze.dupes import DupesResult, frequency_conflicts_of, pair_overlap, signature
+from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFacts, document_starts, file_suppressions, finish, project_files, run_rules
+from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
+from ybt.check.rules import Context
+from ybt.diagnostics import Diagnostic, Diagnostics, Severity
+from ybt.load import PROJECT_FILE, Limits, SourceSet, discover, display_path, env_limits, read_file
+from ybt.model import Project, Report
+from ybt.pipeline import CompileResult, compile_project
+from ybt.resolve import resolve_reports
+from ybt.validate import validate_set
+
+CACHE_FORMAT = 1
+CACHE_DIR = Path(".ybt") / "cache"
+CACHE_FILE = "check.pickle"
+_MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
+
+T = TypeVar("T")
+
+
+def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
+    return types.MappingProxyType(d)
+
+
+def _pickle(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    p = pickle.Pickler(buf, protocol=5)
+    p.dispatch_table = {**copyreg.dispatch_table, types.MappingProxyType: lambda m: (_proxy, (dict(m),))}
+    p.dump(obj)
+    return buf.getvalue()
+
+
+class _Lazy(Mapping[str, T]):
+    """A mapping of unique ids to model objects, each unpickled the first time it is looked up."""
+
+    def __init__(self, blobs: Mapping[str, bytes], overrides: Mapping[str, T] | None = None, removed: frozenset[str] = frozenset()) -> None:
+        self._blobs = blobs
+        self._over = dict(overrides or {})
+        self._removed = removed
+        self._memo: dict[str, T] = {}
+        self._keys: list[str] | None = None
+
+    def __getitem__(self, key: str) -> T:
+        if key in self._over:
+            return self._over[key]
+        if key in self._removed:
+            raise KeyError(key)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = pickle.loads(self._blobs[key])
+        return hit
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self._over or (key in self._blobs and key not in self._removed))
+
+    def _order(self) -> list[str]:
+        if self._keys is None:
+            self._keys = sorted({*(k for k in self._blobs if k not in self._removed), *self._over})
+        return self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order())
+
+    def __len__(self) -> int:
+        return len(self._order())
+
+
+@dataclass
+class Cache:
+    key: tuple[Any, ...]
+    #: path relative to the project root (library files "@lib/…") → sha256; library files' absolute paths.
+    files: dict[str, str]
+    library_paths: dict[str, str]
+    include: list[str]
+    exclude: list[str]
+    #: rel → ((kind, unique id), …) of the documents in that file.
+    objects: dict[str, tuple[tuple[str, str], ...]]
+    skeleton: bytes
+    blobs: dict[str, dict[str, bytes]]  # section → unique id → pickled object
+    reports: dict[str, ReportFacts]
+    signatures: dict[str, frozenset[tuple[Any, ...]]]
+    catalog: CatalogFacts
+    dupes: DupesResult
+    usage_sensitive: dict[str, tuple[str, tuple[RankKey, ...]]]
+    usage: Counter[str]
+    retires_refs: frozenset[str]
+    labels: dict[str, str]
+    per_report: dict[str, list[Diagnostic]]
+    catalog_findings: list[Diagnostic]
+    suppressions: dict[str, list[SuppressionFacts]]
+    starts: dict[tuple[str, int], str]
+
+
+@dataclass
+class Stats:
+    """What the run did, for ``--verbose`` and the tests."""
+
+    mode: str = "full"  # full | unchanged | reports
+    reason: str = ""
+    changed_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    compile: CompileResult | None  # None on the fast paths (the project compiled before and still does)
+    result: CheckResult | None
+    stats: Stats
+
+
+def cache_path(root: Path) -> Path:
+    return root / CACHE_DIR / CACHE_FILE
+
+
+def _schema_digest() -> str:
+    h = hashlib.sha256()
+    for p in sorted(schema_dir().glob("*.json")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _key(options: CheckOptions, limits: Limits) -> tuple[Any, ...]:
+    return (
+        CACHE_FORMAT,
+        __version__,
+        _schema_digest(),
+        sys.version_info[:2],
+        os.getcwd(),
+        options.today.isoformat(),
+        tuple(options.select),
+        tuple(options.ignore),
+        limits,
+    )
+
+
+def _read_cache(path: Path, key: tuple[Any, ...]) -> Cache | None:
+    try:
+        with path.open("rb") as fh:
+            data = pickle.load(fh)
+    except Exception:  # noqa: BLE001 — a cache that cannot be read is ignored, whatever is wrong with it
+        return None
+    if not isinstance(data, Cache) or data.key != key:
+        return None
+    return data
+
+
+def _sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+#: A cluster member's rank as the duplicate analysis ranks it, less its usage: (tier, status, filling rule, uid).
+RankKey = tuple[int, int, int, str]
+
+
+def _usage_sensitive(project: Project, dupes: DupesResult) -> dict[str, tuple[str, tuple[RankKey, ...]]]:
+    """Fields of clusters whose canonical field was chosen by usage (no library or shared field
+    outranks the rest) → (the canonical, the members' rank keys). A change that moves the usage
+    counts of such a cluster is checked against the ranking again."""
+    out: dict[str, tuple[str, tuple[RankKey, ...]]] = {}
+    for c in dupes.field_clusters:
+        keys: list[RankKey] = []
+        for m in c.members:
+            f = project.fields[m.uid]
+            tier = 0 if f.library is not None else (1 if f.namespace == "shared" else 2)
+            keys.append((tier, 0 if f.status == "standard" else 1, 0 if f.filling_rule else 1, f.uid))
+        top = min(k[:2] for k in keys)
+        if sum(1 for k in keys if k[:2] == top) > 1:
+            for m in c.members:
+                out[m.uid] = (c.canonical, tuple(keys))
+    return out
+
+
+def _all_usage(project: Project) -> Counter[str]:
+    used: Counter[str] = Counter()
+    for f in project.reports.values():
+        used.update(_usage(report_facts(f)))
+    for led in project.ledgers.values():
+        used.update(led.field_uids())
+    return used
+
+
+def _usage(r: ReportFacts) -> Counter[str]:
+    """What a report adds to the usage counts of the duplicate analysis (as ``dupes._usage``)."""
+    used: Counter[str] = Counter()
+    if r.status == "retired":
+        return used
+    used.update(dict.fromkeys(f for f, _, _ in r.columns if f is not None).keys())
+    used.update(c[0] for _, _, conds in r.columns for c in conds)
+    return used
+
+
+def _canonical_moves(cache: Cache, old: list[ReportFacts], new: list[ReportFacts]) -> bool:
+    """Whether the change moves a usage-based choice of canonical field."""
+    delta: Counter[str] = Counter()
+    for r in new:
+        delta.update(_usage(r))
+    for r in old:
+        delta.subtract(_usage(r))
+    for uid, n in delta.items():
+        if n:
+            cache.usage[uid] += n
+    clusters = {cache.usage_sensitive[u] for u, n in delta.items() if n and u in cache.usage_sensitive}
+    for canonical, keys in clusters:
+        best = min(keys, key=lambda k: (k[0], k[1], -cache.usage[k[3]], k[2], k[3]))
+        if best[3] != canonical:
+            return True
+    return False
+
+
+def _signatures(r: ReportFacts, canon: Mapping[str, str]) -> frozenset[tuple[Any, ...]]:
+    return frozenset(signature(f, agg, conds, canon) for f, agg, conds in r.columns)
+
+
+def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Context, run: RuleRun, sups: dict[str, list[SuppressionFacts]]) -> None:
+    files = dict(project.file_checksums)
+    library_paths = {}
+    for lib in project.libraries.values():
+        for rel in files:
+            prefix = f"@{lib.id}/"
+            if rel.startswith(prefix):
+                library_paths[rel] = str(lib.root / rel[len(prefix) :])
+    objects: dict[str, list[tuple[str, str]]] = {}
+    for o in project.objects():
+        if o.library is None:
+            objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
+    sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers, "reports": project.reports}
+    blobs = {name: {u: _pickle(o) for u, o in table.items()} for name, table in sections.items()}
+    skeleton = dataclasses.replace(project, fields={}, codelists={}, entities={}, ledgers={}, reports={})
+    cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
+    dupes = ctx.dupes
+    cache = Cache(
+        key=key,
+        files=files,
+        library_paths=library_paths,
+        include=[v for v in cfg.get("include") or [] if isinstance(v, str)],
+        exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
+        objects={k: tuple(v) for k, v in objects.items()},
+        skeleton=_pickle(skeleton),
+        blobs=blobs,
+        reports=dict(ctx.reports),
+        signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
+        catalog=ctx.catalog,
+        dupes=dupes,
+        usage_sensitive=_usage_sensitive(project, dupes),
+        usage=_all_usage(project),
+        retires_refs=frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
+        labels={c.field: c.label for c in dupes.frequency_conflicts},
+        per_report=run.per_report,
+        catalog_findings=run.catalog,
+        suppressions=sups,
+        starts=dict(document_starts(project)),
+    )
+    _save(root, cache)
+
+
+def _save(root: Path, cache: Cache) -> None:
+    path = cache_path(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = path.parent.parent / ".gitignore"
+        if not gitignore.exists():
+            atomic.write_text(gitignore, "# ybt's cache: safe to delete, never commit\n*\n")
+        atomic.write_bytes(path, _pickle(cache))
+    except OSError:
+        pass  # a read-only checkout still gets its findings; only the next run is slower
+
+
+def check_project(root: Path, options: CheckOptions, *, use_cache: bool = True, lang: str = "both") -> Outcome:
+    """``ybt check``: the incremental path when the cache allows it, else a full check (which
+    refreshes the cache). ``options.changed`` (CI mode) always takes the full path."""
+    root = Path(root)
+    limits = env_limits()
+    key = _key(options, limits)
+    stats = Stats()
+    if use_cache and options.changed is None:
+        cache = _read_cache(cache_path(root), key)
+        if cache is None:
+            stats.reason = "no usable cache"
+        else:
+            fast = _fast(root, cache, options, limits, stats, lang)
+            if fast is not None:
+                return Outcome(None, fast, stats)
+    else:
+        stats.reason = "cache disabled"
+    result = compile_project(root, limits)
+    if not result.ok or result.project is None:
+        return Outcome(result, None, stats)
+    project = result.project
+    ctx = Context(project, options.today)
+    run = run_rules(ctx, options, lang=lang)
+    sups = {path: file_suppressions(path) for path in project_files(project)}
+    outcome = finish(project, run.all(), options, sups, document_starts(project))
+    if use_cache and options.changed is None:
+        _write_cache(root, key, project, ctx, run, sups)
+    return Outcome(result, outcome, stats)
+
+
+def _changed_files(root: Path, cache: Cache) -> tuple[dict[str, str], list[str]] | None:
+    """Current checksums of the project's files and the rel paths that differ; None when a library
+    file changed."""
+    for rel, lib_path in cache.library_paths.items():
+        if _sha(Path(lib_path)) != cache.files.get(rel):
+            return None
+    current: dict[str, str] = {}
+    for path in [root / PROJECT_FILE, *discover(root, cache.include, cache.exclude, PROJECT_FILE)]:
+        sha = _sha(path)
+        if sha is not None:
+            current[path.relative_to(root).as_posix()] = sha
+    old = {rel: sha for rel, sha in cache.files.items() if not rel.startswith("@")}
+    changed = sorted(rel for rel in {*old, *current} if old.get(rel) != current.get(rel))
+    return current, changed
+
+
+def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats: Stats, lang: str) -> CheckResult | None:
+    found = _changed_files(root, cache)
+    if found is None:
+        stats.reason = "a library file changed"
+        return None
+    current, changed = found
+    stats.changed_files = changed
+    skeleton: Project = pickle.loads(cache.skeleton)
+    if not changed:
+        stats.mode = "unchanged"
+        project = _lazy_project(skeleton, cache, {}, frozenset())
+        findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
+        ctx = Context(project, options.today, _dupes=cache.dupes, _reports=cache.reports, _catalog=cache.catalog)
+        run = run_rules(ctx, options, reports=[], catalog=cache.catalog_findings, lang=lang)
+        findings.extend(run.project)
+        return finish(project, findings, options, cache.suppressions, cache.starts)
+    if PROJECT_FILE in changed:
+        stats.reason = f"{PROJECT_FILE} changed"
+        return None
+    # Only report files may have changed, before and after.
+    old_uids: set[str] = set()
+    for rel in changed:
+        kinds = cache.objects.get(rel, ())
+        if any(kind != "report" for kind, _ in kinds):
+            stats.reason = f"{rel} holds more than reports"
+            return None
+        old_uids.update(u for _, u in kinds)
+    diags = Diagnostics()
+    source_files = []
+    for rel in changed:
+        if rel not in current:
+            continue  # deleted
+        sf = read_file(root / rel, rel, diags, limits)
+        if sf is None:
+            stats.reason = f"{rel} cannot be read"
+            return None
+        if any(not isinstance(d.data, dict) or d.data.get("kind") != "report" for d in sf.documents):
+            stats.reason = f"{rel} now holds more than reports"
+            return None
+        source_files.append(sf)
+    vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
+    libs = {u: _library_of(u, skeleton) for section in cache.blobs.values() for u in section if u not in old_uids}
+    project = _lazy_project(skeleton, cache, {}, frozenset(old_uids))
+    fresh = resolve_reports(project, list(vset.documents), libs, diags)
+    if any(d.severity is Severity.ERROR for d in diags.items):
+        stats.reason = "the changed files have errors"
+        return None
+    removed = frozenset(old_uids - set(fresh))
+    if removed & cache.retires_refs:
+        stats.reason = "a removed report is retired by another"
+        return None
+    new_facts = {u: report_facts(r) for u, r in fresh.items()}
+    if _canonical_moves(cache, [cache.reports[u] for u in old_uids], list(new_facts.values())):
+        stats.reason = "the change may move a usage-based canonical field"
+        return None
+    stats.mode = "reports"
+    project = _lazy_project(skeleton, cache, fresh, frozenset(old_uids))
+    facts = {u: new_facts[u] if u in new_facts else cache.reports[u] for u in sorted({*(k for k in cache.reports if k not in old_uids), *new_facts})}
+    dupes = _update_dupes(cache, facts, old_uids | set(fresh), new_facts, project)
+    ctx = Context(project, options.today, _dupes=dupes, _reports=facts, _catalog=cache.catalog)
+    run = run_rules(ctx, options, reports=list(fresh.values()), catalog=cache.catalog_findings, lang=lang)
+    per_report = {u: ds for u, ds in cache.per_report.items() if u not in old_uids}
+    per_report.update(run.per_report)
+    sups = {path: facts_ for path, facts_ in cache.suppressions.items() if not any(path == display_path(root / rel) for rel in changed)}
+    starts = {k: v for k, v in cache.starts.items() if v not in old_uids}
+    for r in fresh.values():
+        starts[(r.doc.file, r.location.line)] = r.uid
+    for sf in source_files:
+        found_sups = file_suppressions(sf.file)
+        if found_sups:
+            sups[sf.file] = found_sups
+    findings = [*cache.catalog_findings, *run.project, *(d for ds in per_report.values() for d in ds)]
+    result = finish(project, findings, options, sups, starts)
+    _refresh(root, cache, current, changed, fresh, new_facts, facts, dupes, per_report, sups, starts, old_uids)
+    return result
+
+
+def _library_of(unique: str, skeleton: Project) -> str | None:
+    ns = unique.split(".", 2)[1]
+    return ns if ns in skeleton.libraries else None
+
+
+def _lazy_project(skeleton: Project, cache: Cache, fresh: Mapping[str, Report], removed: frozenset[str]) -> Project:
+    b = cache.blobs
+    return dataclasses.replace(
+        skeleton,
+        fields=_Lazy(b["fields"]),
+        codelists=_Lazy(b["codelists"]),
+        entities=_Lazy(b["entities"]),
+        ledgers=_Lazy(b["ledgers"]),
+        reports=_Lazy(b["reports"], fresh, removed),
+    )
+
+
+def _update_dupes(cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project) -> DupesResult:
+    d = cache.dupes
+    canon = d.canonical
+    overlaps = [o for o in d.report_overlaps if o.a not in touched and o.b not in touched]
+    sigs = {u: s for u, s in cache.signatures.items() if u not in touched}
+    for u, f in new_facts.items():
+        if f.status != "retired":
+            sigs[u] = _signatures(f, canon)
+    done: set[str] = set()
+    for u in sorted(new_facts):
+        if u not in sigs:
+            continue
+        for other in sigs:
+            if other == u or other in done:
+                continue
+            a, b = (u, other) if u < other else (other, u)
+            o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), _MIN_JACCARD, _MIN_CONTAINMENT)
+            if o is not None:
+                overlaps.append(o)
+        done.add(u)
+    overlaps.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
+    labels = cache.labels
+
+    def label(f: str) -> str:
+        return labels[f] if f in labels else project.field_label(f)
+
+    rows = ((r.uid, r.frequency, [f for f, agg, _ in r.columns if f and agg is None]) for r in facts.values() if r.status != "retired" and r.mode != "derived")
+    conflicts = frequency_conflicts_of(rows, canon, label)
+    cache.signatures = sigs
+    return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs)
+
+
+def _refresh(
+    root: Path,
+    cache: Cache,
+    current: dict[str, str],
+    changed: list[str],
+    fresh: Mapping[str, Report],
+    new_facts: dict[str, ReportFacts],
+    facts: dict[str, ReportFacts],
+    dupes: DupesResult,
+    per_report: dict[str, list[Diagnostic]],
+    sups: dict[str, list[SuppressionFacts]],
+    starts: dict[tuple[str, int], str],
+    old_uids: set[str],
+) -> None:
+    """Write the cache as a full check of the changed project would have left it."""
+    for rel in changed:
+        if rel in current:
+            cache.files[rel] = current[rel]
+            cache.objects[rel] = tuple(("report", u) for u, r in fresh.items() if r.doc.rel == rel)
+        else:
+            cache.files.pop(rel, None)
+            cache.objects.pop(rel, None)
+    reports = {u: b for u, b in cache.blobs["reports"].items() if u not in old_uids}
+    reports.update({u: _pickle(r) for u, r in fresh.items()})
+    cache.blobs["reports"] = reports
+    cache.reports = facts
+    cache.dupes = dupes
+    cache.labels = {c.field: c.label for c in dupes.frequency_conflicts}
+    cache.retires_refs = frozenset({*(u for u in cache.retires_refs), *(u for r in fresh.values() if r.admission is not None for u in r.admission.retires)})
+    cache.per_report = per_report
+    cache.suppressions = sups
+    cache.starts = starts
+    _save(root, cache)

@@ -1,0 +1,116 @@
+"""The incremental check: every fast result must equal a full check of the same files."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ybt.check.engine import CheckOptions
+from ybt.check.incremental import Outcome, cache_path, check_project
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "qingxi"
+TODAY = date(2026, 11, 23)
+REPORT = Path("departments/mz/reports/csdb_hmc.yaml")
+
+
+def _options(root: Path, today: date = TODAY) -> CheckOptions:
+    return CheckOptions(today=today, baseline=root / "ybt-baseline.json")
+
+
+def _run(root: Path, cache: bool = True, today: date = TODAY) -> Outcome:
+    return check_project(root, _options(root, today), use_cache=cache)
+
+
+def _findings(o: Outcome) -> list[tuple[object, ...]]:
+    assert o.result is not None
+    return [(d.code, d.severity, str(d.location), d.message.en, d.hint.en if d.hint else None, d.object_id) for d in o.result.findings]
+
+
+def _same_as_full(root: Path, fast: Outcome) -> None:
+    full = _run(root, cache=False)
+    assert _findings(fast) == _findings(full)
+    assert fast.result is not None and full.result is not None
+    assert (fast.result.suppressed, fast.result.baselined, fast.result.fixed) == (full.result.suppressed, full.result.baselined, full.result.fixed)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "qingxi"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
+    first = _run(root)
+    assert first.stats.mode == "full" and cache_path(root).is_file()
+    return root
+
+
+def test_unchanged_project_uses_the_cache(project: Path) -> None:
+    again = _run(project)
+    assert again.stats.mode == "unchanged"
+    _same_as_full(project, again)
+    assert (project / ".ybt" / ".gitignore").read_text(encoding="utf-8").strip().endswith("*")
+
+
+def test_editing_one_report_rechecks_only_it(project: Path) -> None:
+    path = project / REPORT
+    text = path.read_text(encoding="utf-8")
+    # Drop the admission record: YBT101 must appear for this report, exactly as a full check says.
+    path.write_text(text[: text.index("admission:")] + text[text.index("status: active") :], encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports", fast.stats
+    assert ("YBT101", "report.mz.csdb_hmc") in {(c[0], c[5]) for c in _findings(fast)}
+    assert fast.stats.changed_files == [REPORT.as_posix()]
+    _same_as_full(project, fast)
+
+
+def test_title_edit_and_a_new_duplicate_report(project: Path) -> None:
+    path = project / REPORT
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: 修订后的", 1), encoding="utf-8")
+    copy = project / "departments" / "mz" / "reports" / "csdb_hmc_copy.yaml"
+    text = path.read_text(encoding="utf-8").replace("id: csdb_hmc", "id: csdb_hmc_copy", 1)
+    copy.write_text(text, encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports", fast.stats
+    codes = {c for c, *_ in _findings(fast)}
+    assert "YBT106" in codes  # the copy duplicates the admitted report
+    _same_as_full(project, fast)
+    # and the cache it left behind is the one a full check would leave: deleting the copy again
+    copy.unlink()
+    back = _run(project)
+    assert back.stats.mode == "reports"
+    _same_as_full(project, back)
+
+
+def test_catalog_change_takes_the_full_path(project: Path) -> None:
+    fields = project / "catalog" / "fields.yaml"
+    fields.write_text(fields.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    again = _run(project)
+    assert again.stats.mode == "full" and "holds more than reports" in again.stats.reason
+    _same_as_full(project, again)
+
+
+def test_broken_report_falls_back_and_reports_the_error(project: Path) -> None:
+    path = project / REPORT
+    path.write_text(path.read_text(encoding="utf-8") + "\nextra: [unclosed\n", encoding="utf-8")
+    again = _run(project)
+    assert again.result is None and again.compile is not None
+    assert any(d.location is not None and d.location.file.endswith(REPORT.as_posix()) for d in again.compile.diagnostics)
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x05garbage"])
+def test_corrupt_cache_is_ignored_not_trusted(project: Path, damage: bytes) -> None:
+    cache_path(project).write_bytes(damage)
+    again = _run(project)
+    assert again.stats.mode == "full" and again.stats.reason == "no usable cache"
+    _same_as_full(project, again)
+    assert pickle.loads(cache_path(project).read_bytes()) is not None  # rewritten
+
+
+def test_other_options_or_version_miss_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run(project, today=date(2027, 6, 1)).stats.mode == "full"
+    import ybt.check.incremental as inc
+
+    monkeypatch.setattr(inc, "__version__", "999.0")
+    assert _run(project).stats.mode == "full"
