@@ -13,12 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ybt.diagnostics import Location
 from ybt.model import Project, Report
 
 #: (field, op, repr(value)) of one condition, with the field as its unique id.
 ConditionFacts = tuple[str, str, str]
 #: (field, aggregate, conditions) of one column.
 ColumnFacts = tuple[str | None, str | None, tuple[ConditionFacts, ...]]
+#: (line, column) of a node.
+Position = tuple[int, int]
+
+
+def _at(loc: Location) -> Position:
+    return (loc.line, loc.column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,17 @@ class ReportFacts:
     columns: tuple[ColumnFacts, ...]
     #: Every field the report mentions: columns, conditions, consumers' uses and grants.
     refs: tuple[str, ...]
+    # Where findings about the report point, so that whole-project rules need not load it.
+    file: str
+    qualified: str
+    title: str
+    title_at: Position
+    department_at: Position
+    #: Position of each column's ``field`` (or of the column when it has none).
+    columns_at: tuple[Position, ...]
+
+    def location(self, at: Position) -> Location:
+        return Location(self.file, at[0], at[1])
 
     @property
     def live(self) -> bool:
@@ -70,6 +88,12 @@ def report_facts(r: Report) -> ReportFacts:
         approved_on=a.approved_on if a is not None else None,
         columns=tuple(columns),
         refs=tuple(sorted(refs)),
+        file=r.doc.file,
+        qualified=r.qualified,
+        title=r.title,
+        title_at=_at(r.loc("title")),
+        department_at=_at(r.loc("department")),
+        columns_at=tuple(_at(r.loc("columns", i, "field")) for i in range(len(r.columns))),
     )
 
 

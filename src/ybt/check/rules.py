@@ -316,7 +316,7 @@ def quota_exceeded(ctx: Context) -> Iterator[Hit]:
         for r in _newest_last(reports)[limit:]:
             flagged.add(r.uid)
             yield Hit(
-                ctx.project.reports[r.uid].loc("department"),
+                r.location(r.department_at),
                 Text(f"{dept} 在用报表 {len(reports)} 张，超过限额 {limit} 张", f"{dept} has {len(reports)} reports in use, over its quota of {limit}"),
                 Text("退出一张旧表（admission.retires），或合并到共享台账", "retire an old report (admission.retires) or merge into a shared ledger"),
                 r.uid,
@@ -325,7 +325,7 @@ def quota_exceeded(ctx: Context) -> Iterator[Hit]:
         for r in _newest_last(collected)[quota.district :]:
             if r.uid not in flagged:
                 yield Hit(
-                    ctx.project.reports[r.uid].loc("department"),
+                    r.location(r.department_at),
                     Text(
                         f"全区在用报表 {len(collected)} 张，超过总量 {quota.district} 张",
                         f"the district has {len(collected)} reports in use, over its quota of {quota.district}",
@@ -370,9 +370,9 @@ def duplicates_admitted_report(ctx: Context) -> Iterator[Hit]:
         if pair[1].uid not in collected or pair[0].uid not in admitted or pair[1].uid in seen:
             continue
         seen.add(pair[1].uid)
-        keeper, dup = ctx.project.reports[pair[0].uid], ctx.project.reports[pair[1].uid]
+        keeper, dup = pair
         yield Hit(
-            dup.loc("title"),
+            dup.location(dup.title_at),
             Text(
                 f"报表《{dup.title}》与已准入的《{keeper.title}》重复"
                 f"（包含度 {o.containment:.0%}，Jaccard {o.jaccard:.0%}，共同栏目 {len(o.shared_fields)} 个）",
@@ -384,7 +384,7 @@ def duplicates_admitted_report(ctx: Context) -> Iterator[Hit]:
                 f"reuse '{keeper.qualified}' or derive the report from a shared ledger (mode: derived)",
             ),
             dup.uid,
-            (Related(keeper.loc("title"), Text("已准入的报表", "the admitted report")),),
+            (Related(keeper.location(keeper.title_at), Text("已准入的报表", "the admitted report")),),
         )
 
 
@@ -751,11 +751,11 @@ def field_frequency_conflict(ctx: Context) -> Iterator[Hit]:
             continue  # 姓名、身份证号 appear everywhere; base libraries serve them
         freqs = sorted(conflict.frequencies, key=lambda f: -PERIODS_PER_YEAR.get(f, 0))
         most = conflict.frequencies[freqs[0]][0]
-        r = ctx.project.reports[most]
-        index = next(i for i, c in enumerate(r.columns) if c.field and ctx.dupes.canonical.get(c.field, c.field) == conflict.field)
+        r = ctx.reports[most]
+        index = next(i for i, (f, _, _) in enumerate(r.columns) if f and ctx.dupes.canonical.get(f, f) == conflict.field)
         parts = "、".join(f"{f} {len(v)} 张" for f, v in conflict.frequencies.items())
         yield Hit(
-            r.loc("columns", index, "field"),
+            r.location(r.columns_at[index]),
             Text(f"“{conflict.label}”以不同频次采集：{parts}", f"'{conflict.label}' is collected at different frequencies: {', '.join(conflict.frequencies)}"),
             Text("统一采集频次，由一张台账提供", "agree on one frequency and serve it from one ledger"),
             f"{r.uid}#{conflict.field}",
