@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import shutil
 from datetime import date
 from pathlib import Path
@@ -38,7 +37,8 @@ def _same_as_full(root: Path, fast: Outcome) -> None:
 
 
 @pytest.fixture()
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("YBT_CACHE_DIR", str(tmp_path / "cache"))
     root = tmp_path / "qingxi"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
     first = _run(root)
@@ -50,7 +50,7 @@ def test_unchanged_project_uses_the_cache(project: Path) -> None:
     again = _run(project)
     assert again.stats.mode == "unchanged"
     _same_as_full(project, again)
-    assert (project / ".ybt" / ".gitignore").read_text(encoding="utf-8").strip().endswith("*")
+    assert not (project / ".ybt").exists()  # nothing is written into the spec repository
 
 
 def test_editing_one_report_rechecks_only_it(project: Path) -> None:
@@ -99,13 +99,14 @@ def test_broken_report_falls_back_and_reports_the_error(project: Path) -> None:
     assert any(d.location is not None and d.location.file.endswith(REPORT.as_posix()) for d in again.compile.diagnostics)
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x05garbage"])
+@pytest.mark.parametrize("damage", [b"", b"not a cache", b"ybt-check-cache\ngarbage", b"\x80\x05garbage"])
 def test_corrupt_cache_is_ignored_not_trusted(project: Path, damage: bytes) -> None:
     cache_path(project).write_bytes(damage)
     again = _run(project)
     assert again.stats.mode == "full" and again.stats.reason == "no usable cache"
     _same_as_full(project, again)
-    assert pickle.loads(cache_path(project).read_bytes()) is not None  # rewritten
+    assert cache_path(project).read_bytes().startswith(b"ybt-check-cache")  # rewritten
+    assert _run(project).stats.mode == "unchanged"
 
 
 def test_other_options_or_version_miss_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -264,7 +264,10 @@ def check_cmd(
     ] = None,
     today: TodayOpt = None,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="不用也不写 PROJECT/.ybt/cache 中的增量缓存 / neither use nor write the incremental cache in PROJECT/.ybt/cache")
+        bool,
+        typer.Option(
+            "--no-cache", help="不用也不写增量缓存（~/.cache/ybt，YBT_CACHE_DIR）/ neither use nor write the incremental cache (~/.cache/ybt, YBT_CACHE_DIR)"
+        ),
     ] = False,
 ) -> None:
     """表格准入检查：拒绝重复、未经审批或不合规的报表 / Admission checks that reject duplicate or unapproved reports."""

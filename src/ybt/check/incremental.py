@@ -1,6 +1,6 @@
 """The incremental check: ``ybt check`` with a cache keyed by file checksums.
 
-A full check (load → validate → resolve → rules) leaves a cache in ``PROJECT/.ybt/cache/``: the
+A full check (load → validate → resolve → rules) leaves a cache (see :func:`cache_dir`): the
 checksum of every file it read, every object pickled on its own, the per-report and catalog findings,
 the facts whole-project rules read (:mod:`ybt.check.facts`) and the duplicate analysis. The next run
 hashes the files again and
@@ -25,6 +25,7 @@ import copyreg
 import dataclasses
 import hashlib
 import io
+import marshal
 import os
 import pickle
 import sys
@@ -35,13 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ybt import __version__, atomic
+from ybt import __version__, atomic, diagnostics, load, model
 from ybt._resources import schema_dir
-from ybt.analyze.dupes import DupesResult, frequency_conflicts_of, pair_overlap, signature
+from ybt.analyze.dupes import DupesResult, ReportOverlap, frequency_conflicts_of, pair_overlap, signature
 from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFacts, document_starts, file_suppressions, finish, project_files, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
-from ybt.diagnostics import Diagnostic, Diagnostics, Severity
+from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
 from ybt.load import PROJECT_FILE, Limits, SourceSet, discover, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
@@ -49,8 +50,8 @@ from ybt.resolve import resolve_reports
 from ybt.validate import validate_set
 
 CACHE_FORMAT = 1
-CACHE_DIR = Path(".ybt") / "cache"
-CACHE_FILE = "check.pickle"
+CACHE_FILE = "check.bin"
+_MAGIC = b"ybt-check-cache\n"
 _MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
@@ -60,10 +61,28 @@ def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
     return types.MappingProxyType(d)
 
 
+def _reducer(cls: type) -> Any:
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def reduce(obj: Any) -> tuple[Any, ...]:
+        return (cls, tuple(getattr(obj, n) for n in names))
+
+    return reduce
+
+
+# Frozen dataclasses with slots pickle through dataclasses' Python __getstate__/__setstate__, which
+# call fields() for every object; rebuilding through the constructor is several times faster.
+_DISPATCH: dict[Any, Any] = {**copyreg.dispatch_table, types.MappingProxyType: lambda m: (_proxy, (dict(m),))}
+for _module in (model, load, diagnostics):
+    for _cls in vars(_module).values():
+        if isinstance(_cls, type) and dataclasses.is_dataclass(_cls) and _cls.__module__ == _module.__name__:
+            _DISPATCH[_cls] = _reducer(_cls)
+
+
 def _pickle(obj: Any) -> bytes:
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=5)
-    p.dispatch_table = {**copyreg.dispatch_table, types.MappingProxyType: lambda m: (_proxy, (dict(m),))}
+    p.dispatch_table = _DISPATCH
     p.dump(obj)
     return buf.getvalue()
 
@@ -103,6 +122,28 @@ class _Lazy(Mapping[str, T]):
         return len(self._order())
 
 
+class _LazyWhole(Mapping[str, T]):
+    """A mapping unpickled as a whole the first time it is used (the org tree: 16,000 units)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._data: dict[str, T] | None = None
+
+    def _get(self) -> dict[str, T]:
+        if self._data is None:
+            self._data = pickle.loads(self._blob)
+        return self._data
+
+    def __getitem__(self, key: str) -> T:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass
 class Cache:
     key: tuple[Any, ...]
@@ -114,6 +155,7 @@ class Cache:
     #: rel → ((kind, unique id), …) of the documents in that file.
     objects: dict[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
+    org_units: bytes
     blobs: dict[str, dict[str, bytes]]  # section → unique id → pickled object
     reports: dict[str, ReportFacts]
     signatures: dict[str, frozenset[tuple[Any, ...]]]
@@ -145,8 +187,23 @@ class Outcome:
     stats: Stats
 
 
+def cache_dir() -> Path:
+    """Where caches live: ``$YBT_CACHE_DIR``, else ``$XDG_CACHE_HOME/ybt``, else ``~/.cache/ybt``.
+
+    Never inside the project: a cache holds pickled objects, and a file someone commits to the
+    spec repository must not be able to run code in CI.
+    """
+    env = os.environ.get("YBT_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "ybt"
+
+
 def cache_path(root: Path) -> Path:
-    return root / CACHE_DIR / CACHE_FILE
+    """The check cache of the project at ``root`` (one per project directory)."""
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:20]
+    return cache_dir() / digest / CACHE_FILE
 
 
 def _schema_digest() -> str:
@@ -167,19 +224,21 @@ def _key(options: CheckOptions, limits: Limits) -> tuple[Any, ...]:
         options.today.isoformat(),
         tuple(options.select),
         tuple(options.ignore),
-        limits,
+        (limits.max_file_bytes, limits.max_nodes, limits.max_depth),
     )
 
 
 def _read_cache(path: Path, key: tuple[Any, ...]) -> Cache | None:
     try:
-        with path.open("rb") as fh:
-            data = pickle.load(fh)
+        raw = path.read_bytes()
+        if not raw.startswith(_MAGIC):
+            return None
+        data = marshal.loads(raw[len(_MAGIC) :])
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        return _decode(data)
     except Exception:  # noqa: BLE001 — a cache that cannot be read is ignored, whatever is wrong with it
         return None
-    if not isinstance(data, Cache) or data.key != key:
-        return None
-    return data
 
 
 def _sha(path: Path) -> str | None:
@@ -266,7 +325,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers, "reports": project.reports}
     blobs = {name: {u: _pickle(o) for u, o in table.items()} for name, table in sections.items()}
-    skeleton = dataclasses.replace(project, fields={}, codelists={}, entities={}, ledgers={}, reports={})
+    skeleton = dataclasses.replace(project, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
     dupes = ctx.dupes
     cache = Cache(
@@ -277,6 +336,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
         objects={k: tuple(v) for k, v in objects.items()},
         skeleton=_pickle(skeleton),
+        org_units=_pickle(dict(project.org_units)),
         blobs=blobs,
         reports=dict(ctx.reports),
         signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
@@ -297,13 +357,11 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
 def _save(root: Path, cache: Cache) -> None:
     path = cache_path(root)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        gitignore = path.parent.parent / ".gitignore"
-        if not gitignore.exists():
-            atomic.write_text(gitignore, "# ybt's cache: safe to delete, never commit\n*\n")
-        atomic.write_bytes(path, _pickle(cache))
-    except OSError:
-        pass  # a read-only checkout still gets its findings; only the next run is slower
+        payload = _MAGIC + marshal.dumps(_encode(cache))
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic.write_bytes(path, payload)
+    except (OSError, ValueError):
+        pass  # a read-only home still gets its findings; only the next run is slower
 
 
 def check_project(root: Path, options: CheckOptions, *, use_cache: bool = True, lang: str = "both") -> Outcome:
@@ -364,7 +422,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         stats.mode = "unchanged"
         project = _lazy_project(skeleton, cache, {}, frozenset())
         findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
-        ctx = Context(project, options.today, _dupes=cache.dupes, _reports=cache.reports, _catalog=cache.catalog)
+        dupes = _update_dupes(cache, cache.reports, set(), {}, project)
+        ctx = Context(project, options.today, _dupes=dupes, _reports=cache.reports, _catalog=cache.catalog)
         run = run_rules(ctx, options, reports=[], catalog=cache.catalog_findings, lang=lang)
         findings.extend(run.project)
         return finish(project, findings, options, cache.suppressions, cache.starts)
@@ -415,7 +474,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     run = run_rules(ctx, options, reports=list(fresh.values()), catalog=cache.catalog_findings, lang=lang)
     per_report = {u: ds for u, ds in cache.per_report.items() if u not in old_uids}
     per_report.update(run.per_report)
-    sups = {path: facts_ for path, facts_ in cache.suppressions.items() if not any(path == display_path(root / rel) for rel in changed)}
+    shown = {display_path(root / rel) for rel in changed}
+    sups = {path: facts_ for path, facts_ in cache.suppressions.items() if path not in shown}
     starts = {k: v for k, v in cache.starts.items() if v not in old_uids}
     for r in fresh.values():
         starts[(r.doc.file, r.location.line)] = r.uid
@@ -438,6 +498,7 @@ def _lazy_project(skeleton: Project, cache: Cache, fresh: Mapping[str, Report], 
     b = cache.blobs
     return dataclasses.replace(
         skeleton,
+        org_units=_LazyWhole(cache.org_units),
         fields=_Lazy(b["fields"]),
         codelists=_Lazy(b["codelists"]),
         entities=_Lazy(b["entities"]),
@@ -511,3 +572,116 @@ def _refresh(
     cache.suppressions = sups
     cache.starts = starts
     _save(root, cache)
+
+
+# --- the cache on disk: builtins only (marshal), model objects as pickled blobs ---------------------
+
+LocTuple = tuple[str, int, int, str | None, str | None] | None
+
+
+def _loc_out(loc: Location | None) -> LocTuple:
+    return None if loc is None else (loc.file, loc.line, loc.column, loc.sheet, loc.cell)
+
+
+def _loc_in(t: LocTuple) -> Location | None:
+    return None if t is None else Location(*t)
+
+
+def _diag_out(d: Diagnostic) -> tuple[Any, ...]:
+    return (
+        d.code,
+        d.severity.value,
+        d.message.zh,
+        d.message.en,
+        _loc_out(d.location),
+        None if d.hint is None else (d.hint.zh, d.hint.en),
+        tuple((_loc_out(r.location), r.message.zh, r.message.en) for r in d.related),
+        d.object_id,
+    )
+
+
+class _DiagReader:
+    """Rebuilds diagnostics, sharing the Text objects that repeat (hints, related notes)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], Text] = {}
+        self.severities = {s.value: s for s in Severity}
+
+    def text(self, zh: str, en: str) -> Text:
+        t = self.texts.get((zh, en))
+        if t is None:
+            t = self.texts[(zh, en)] = Text(zh, en)
+        return t
+
+    def __call__(self, t: tuple[Any, ...]) -> Diagnostic:
+        code, sev, zh, en, loc, hint, related, obj = t
+        return Diagnostic(
+            code,
+            self.severities[sev],
+            Text(zh, en),
+            _loc_in(loc),
+            None if hint is None else self.text(*hint),
+            tuple(Related(_loc_in(r[0]) or Location(""), self.text(r[1], r[2])) for r in related),
+            obj,
+        )
+
+
+_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportFacts))
+_CATALOG_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogFacts))
+_OVERLAP_FIELDS = tuple(f.name for f in dataclasses.fields(ReportOverlap))
+
+
+def _encode(c: Cache) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "files": c.files,
+        "library_paths": c.library_paths,
+        "include": c.include,
+        "exclude": c.exclude,
+        "objects": c.objects,
+        "skeleton": c.skeleton,
+        "org_units": c.org_units,
+        "blobs": c.blobs,
+        "reports": {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
+        "signatures": c.signatures,
+        "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
+        "canonical": dict(c.dupes.canonical),
+        "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
+        "compared_pairs": c.dupes.compared_pairs,
+        "usage_sensitive": c.usage_sensitive,
+        "usage": dict(c.usage),
+        "retires_refs": c.retires_refs,
+        "labels": c.labels,
+        "per_report": {u: [_diag_out(d) for d in ds] for u, ds in c.per_report.items()},
+        "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
+        "suppressions": c.suppressions,
+        "starts": c.starts,
+    }
+
+
+def _decode(d: dict[str, Any]) -> Cache:
+    read = _DiagReader()
+    overlaps = tuple(ReportOverlap(**dict(zip(_OVERLAP_FIELDS, t, strict=True))) for t in d["overlaps"])
+    return Cache(
+        key=d["key"],
+        files=d["files"],
+        library_paths=d["library_paths"],
+        include=d["include"],
+        exclude=d["exclude"],
+        objects=d["objects"],
+        skeleton=d["skeleton"],
+        org_units=d["org_units"],
+        blobs=d["blobs"],
+        reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
+        signatures=d["signatures"],
+        catalog=CatalogFacts(*d["catalog"]),
+        dupes=DupesResult((), overlaps, (), d["canonical"], d["compared_pairs"]),
+        usage_sensitive=d["usage_sensitive"],
+        usage=Counter(d["usage"]),
+        retires_refs=d["retires_refs"],
+        labels=d["labels"],
+        per_report={u: [read(t) for t in ds] for u, ds in d["per_report"].items()},
+        catalog_findings=[read(t) for t in d["catalog_findings"]],
+        suppressions=d["suppressions"],
+        starts=d["starts"],
+    )
