@@ -707,9 +707,14 @@ def resolve_reports(project: Project, documents: list[Checked], known: Mapping[s
     r.library_ids = list(project.libraries)
     r.uses = list(project.uses)
     r.departments = dict(project.departments)
+    shared: dict[tuple[str, str, str | None], _Entry] = {}
+    entries = r.index.entries
     for unique, lib in known.items():
         kind, ns, _ = unique.split(".", 2)
-        r.index.add(unique, _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib))
+        entry = shared.get((kind, ns, lib))
+        if entry is None:
+            entry = shared[(kind, ns, lib)] = _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib)
+        entries[unique] = entry  # (no suggestions index: an unknown reference sends the caller to a full resolve)
     fresh: list[str] = []
     for checked in documents:
         before = set(r.index.entries)

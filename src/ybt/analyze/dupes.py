@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -575,17 +575,25 @@ def frequency_conflicts(project: Project, canon: Mapping[str, str]) -> list[Freq
     return frequency_conflicts_of(rows, canon, project.field_label)
 
 
-def frequency_conflicts_of(rows: Iterable[tuple[str, str, Iterable[str]]], canon: Mapping[str, str], label: Callable[[str], str]) -> list[FrequencyConflict]:
-    """Fields asked at more than one frequency, from (report, frequency, plain column fields) rows."""
+def frequency_conflicts_of(
+    rows: Iterable[tuple[str, str, Iterable[str]]], canon: Mapping[str, str], label: Callable[[str], str], only: Collection[str] | None = None
+) -> list[FrequencyConflict]:
+    """Fields asked at more than one frequency, from (report, frequency, plain column fields) rows;
+    with ``only``, just those (canonical) fields."""
     asked: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for uid, frequency, fields in rows:
         for f in fields:
             target = canon.get(f, f)
-            if target not in ORG_UNIT_FIELDS:
+            if target not in ORG_UNIT_FIELDS and (only is None or target in only):
                 asked[target][frequency].add(uid)
     out = [FrequencyConflict(f, label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())}) for f, freqs in asked.items() if len(freqs) > 1]
-    out.sort(key=lambda c: (-sum(len(v) for v in c.frequencies.values()), c.field))
+    out.sort(key=conflict_order)
     return out
+
+
+def conflict_order(c: FrequencyConflict) -> tuple[int, str]:
+    """The order conflicts are listed in: most reports first."""
+    return (-sum(len(v) for v in c.frequencies.values()), c.field)
 
 
 def find_duplicates(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> DupesResult:

@@ -279,7 +279,8 @@ def finish(
 ) -> CheckResult:
     """Suppressions, the baseline and the CI-mode filter, applied to the rules' findings."""
     findings, suppressed = apply_suppressions(findings, suppressions, starts, project.policy.rules)
-    findings = [d for d in findings if _known_and_selected(d.code, options)]
+    wanted = {code: _known_and_selected(code, options) for code in {d.code for d in findings}}
+    findings = [d for d in findings if wanted[d.code]]
     baselined = fixed = 0
     if options.baseline is not None and options.baseline.exists():
         budget = read_baseline(options.baseline)

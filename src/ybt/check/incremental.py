@@ -29,6 +29,7 @@ import marshal
 import os
 import pickle
 import sys
+import time
 import types
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -38,12 +39,12 @@ from typing import Any, TypeVar
 
 from ybt import __version__, atomic, diagnostics, load, model
 from ybt._resources import schema_dir
-from ybt.analyze.dupes import DupesResult, ReportOverlap, frequency_conflicts_of, pair_overlap, signature
+from ybt.analyze.dupes import DupesResult, FrequencyConflict, ReportOverlap, conflict_order, frequency_conflicts_of, pair_overlap, signature
 from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFacts, document_starts, file_suppressions, finish, project_files, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
-from ybt.load import PROJECT_FILE, Limits, SourceSet, discover, display_path, env_limits, read_file
+from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Limits, SourceSet, discover, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import resolve_reports
@@ -169,6 +170,10 @@ class Cache:
     catalog_findings: list[Diagnostic]
     suppressions: dict[str, list[SuppressionFacts]]
     starts: dict[tuple[str, int], str]
+    #: rel → (size, mtime_ns) seen just before the files were hashed, and when (a full check records none).
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    scanned_ns: int = 0
+    dirty: bool = False  # the stats changed: worth writing even when no finding did
 
 
 @dataclass
@@ -394,19 +399,52 @@ def check_project(root: Path, options: CheckOptions, *, use_cache: bool = True, 
     return Outcome(result, outcome, stats)
 
 
+def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.stat_result]:
+    """The project's spec files (rel → stat), found as :func:`ybt.load.discover` finds them."""
+    if include or exclude:
+        paths = [root / PROJECT_FILE, *discover(root, include, exclude, PROJECT_FILE)]
+        return {p.relative_to(root).as_posix(): p.stat() for p in paths if p.is_file()}
+    out: dict[str, os.stat_result] = {}
+    base = len(str(root)) + 1
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in DEFAULT_EXCLUDE_DIRS]
+        for name in filenames:
+            if name.startswith(".") or not name.endswith((".yaml", ".yml")):
+                continue
+            full = os.path.join(dirpath, name)
+            rel = full[base:].replace(os.sep, "/")
+            try:
+                out[rel] = os.stat(full)
+            except OSError:
+                continue
+    return out
+
+
 def _changed_files(root: Path, cache: Cache) -> tuple[dict[str, str], list[str]] | None:
     """Current checksums of the project's files and the rel paths that differ; None when a library
-    file changed."""
+    file changed. A file whose size and modification time are those it had when the cache was
+    written, and older than the cache by a safe margin, is not read again (as git does)."""
     for rel, lib_path in cache.library_paths.items():
         if _sha(Path(lib_path)) != cache.files.get(rel):
             return None
     current: dict[str, str] = {}
-    for path in [root / PROJECT_FILE, *discover(root, cache.include, cache.exclude, PROJECT_FILE)]:
-        sha = _sha(path)
+    settled = cache.scanned_ns - 2_000_000_000
+    now = time.time_ns()
+    scanned = _scan(root, cache.include, cache.exclude)
+    for rel, st in scanned.items():
+        known = cache.stats.get(rel)
+        if known is not None and known == (st.st_size, st.st_mtime_ns) and st.st_mtime_ns < settled and rel in cache.files:
+            current[rel] = cache.files[rel]
+            continue
+        sha = _sha(root / rel)
         if sha is not None:
-            current[path.relative_to(root).as_posix()] = sha
+            current[rel] = sha
     old = {rel: sha for rel, sha in cache.files.items() if not rel.startswith("@")}
     changed = sorted(rel for rel in {*old, *current} if old.get(rel) != current.get(rel))
+    # Stats taken before reading: a file written while this run reads it differs from them next time.
+    stats = {rel: (st.st_size, st.st_mtime_ns) for rel, st in scanned.items()}
+    cache.dirty = stats != cache.stats
+    cache.stats, cache.scanned_ns = stats, now
     return current, changed
 
 
@@ -426,6 +464,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         ctx = Context(project, options.today, _dupes=dupes, _reports=cache.reports, _catalog=cache.catalog)
         run = run_rules(ctx, options, reports=[], catalog=cache.catalog_findings, lang=lang)
         findings.extend(run.project)
+        if cache.dirty:
+            _save(root, cache)
         return finish(project, findings, options, cache.suppressions, cache.starts)
     if PROJECT_FILE in changed:
         stats.reason = f"{PROJECT_FILE} changed"
@@ -533,10 +573,19 @@ def _update_dupes(cache: Cache, facts: Mapping[str, ReportFacts], touched: set[s
     def label(f: str) -> str:
         return labels[f] if f in labels else project.field_label(f)
 
-    rows = ((r.uid, r.frequency, [f for f, agg, _ in r.columns if f and agg is None]) for r in facts.values() if r.status != "retired" and r.mode != "derived")
-    conflicts = frequency_conflicts_of(rows, canon, label)
+    # Only the conflicts of fields the changed reports ask for can change.
+    asked = {canon.get(f, f) for r in [*(cache.reports[u] for u in touched if u in cache.reports), *new_facts.values()] for f in _plain_fields(r)}
+    conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
+    if asked:
+        rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if r.status != "retired" and r.mode != "derived")
+        conflicts.extend(frequency_conflicts_of(rows, canon, label, only=asked))
+        conflicts.sort(key=conflict_order)
     cache.signatures = sigs
     return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs)
+
+
+def _plain_fields(r: ReportFacts) -> list[str]:
+    return [f for f, agg, _ in r.columns if f and agg is None]
 
 
 def _refresh(
@@ -648,6 +697,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "canonical": dict(c.dupes.canonical),
         "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
         "compared_pairs": c.dupes.compared_pairs,
+        "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
         "usage_sensitive": c.usage_sensitive,
         "usage": dict(c.usage),
         "retires_refs": c.retires_refs,
@@ -656,6 +706,8 @@ def _encode(c: Cache) -> dict[str, Any]:
         "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
         "suppressions": c.suppressions,
         "starts": c.starts,
+        "stats": c.stats,
+        "scanned_ns": c.scanned_ns,
     }
 
 
@@ -675,7 +727,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
         signatures=d["signatures"],
         catalog=CatalogFacts(*d["catalog"]),
-        dupes=DupesResult((), overlaps, (), d["canonical"], d["compared_pairs"]),
+        dupes=DupesResult((), overlaps, tuple(FrequencyConflict(*t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
         usage_sensitive=d["usage_sensitive"],
         usage=Counter(d["usage"]),
         retires_refs=d["retires_refs"],
@@ -684,4 +736,6 @@ def _decode(d: dict[str, Any]) -> Cache:
         catalog_findings=[read(t) for t in d["catalog_findings"]],
         suppressions=d["suppressions"],
         starts=d["starts"],
+        stats=d["stats"],
+        scanned_ns=d["scanned_ns"],
     )

@@ -746,13 +746,20 @@ Good / 正确写法: both derived from one 残疾人信息台账.
 )
 def field_frequency_conflict(ctx: Context) -> Iterator[Hit]:
     basics = ctx.catalog.basics
+    canonical = ctx.dupes.canonical
+    first: dict[str, dict[str, int]] = {}  # report → canonical field → its first column
     for conflict in ctx.dupes.frequency_conflicts:
         if conflict.field in basics:
             continue  # 姓名、身份证号 appear everywhere; base libraries serve them
         freqs = sorted(conflict.frequencies, key=lambda f: -PERIODS_PER_YEAR.get(f, 0))
         most = conflict.frequencies[freqs[0]][0]
         r = ctx.reports[most]
-        index = next(i for i, (f, _, _) in enumerate(r.columns) if f and ctx.dupes.canonical.get(f, f) == conflict.field)
+        if most not in first:
+            first[most] = {}
+            for i, (f, _, _) in enumerate(r.columns):
+                if f:
+                    first[most].setdefault(canonical.get(f, f), i)
+        index = first[most][conflict.field]
         parts = "、".join(f"{f} {len(v)} 张" for f, v in conflict.frequencies.items())
         yield Hit(
             r.location(r.columns_at[index]),
