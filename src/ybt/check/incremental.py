@@ -56,6 +56,7 @@ _MAGIC = b"ybt-check-cache\n"
 _MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
@@ -123,22 +124,22 @@ class _Lazy(Mapping[str, T]):
         return len(self._order())
 
 
-class _LazyWhole(Mapping[str, T]):
+class _LazyWhole(Mapping[K, T]):
     """A mapping unpickled as a whole the first time it is used (the org tree: 16,000 units)."""
 
     def __init__(self, blob: bytes) -> None:
         self._blob = blob
-        self._data: dict[str, T] | None = None
+        self._data: dict[K, T] | None = None
 
-    def _get(self) -> dict[str, T]:
+    def _get(self) -> dict[K, T]:
         if self._data is None:
             self._data = pickle.loads(self._blob)
         return self._data
 
-    def __getitem__(self, key: str) -> T:
+    def __getitem__(self, key: K) -> T:
         return self._get()[key]
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[K]:
         return iter(self._get())
 
     def __len__(self) -> int:
@@ -174,6 +175,10 @@ class Cache:
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     scanned_ns: int = 0
     dirty: bool = False  # the stats changed: worth writing even when no finding did
+    #: The encoded form this cache was read from, and the reports changed since: unchanged parts are
+    #: written back as they were read instead of being encoded again.
+    raw: dict[str, Any] | None = None
+    redone: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -330,7 +335,13 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers, "reports": project.reports}
     blobs = {name: {u: _pickle(o) for u, o in table.items()} for name, table in sections.items()}
-    skeleton = dataclasses.replace(project, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
+    # The project file's node positions (every org unit) load only when a finding points into it.
+    pdoc = project.doc
+    lazy_doc = dataclasses.replace(pdoc, positions=_LazyWhole(_pickle(dict(pdoc.positions))), key_positions=_LazyWhole(_pickle(dict(pdoc.key_positions))))
+    departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
+    skeleton = dataclasses.replace(
+        project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={}
+    )
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
     dupes = ctx.dupes
     cache = Cache(
@@ -618,6 +629,7 @@ def _refresh(
     cache.labels = {c.field: c.label for c in dupes.frequency_conflicts}
     cache.retires_refs = frozenset({*(u for u in cache.retires_refs), *(u for r in fresh.values() if r.admission is not None for u in r.admission.retires)})
     cache.per_report = per_report
+    cache.redone = old_uids | set(fresh)
     cache.suppressions = sups
     cache.starts = starts
     _save(root, cache)
@@ -681,6 +693,8 @@ _OVERLAP_FIELDS = tuple(f.name for f in dataclasses.fields(ReportOverlap))
 
 
 def _encode(c: Cache) -> dict[str, Any]:
+    if c.raw is not None:
+        return _encode_changes(c, c.raw)
     return {
         "key": c.key,
         "files": c.files,
@@ -711,6 +725,36 @@ def _encode(c: Cache) -> dict[str, Any]:
     }
 
 
+def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
+    """The encoded cache after an incremental run: the catalog parts as read, the rest updated."""
+    out = dict(raw)
+    facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
+    per_report = {u: t for u, t in raw["per_report"].items() if u not in c.redone}
+    for u in c.redone:
+        if u in c.reports:
+            facts[u] = tuple(getattr(c.reports[u], n) for n in _FACT_FIELDS)
+        if u in c.per_report:
+            per_report[u] = [_diag_out(d) for d in c.per_report[u]]
+    out.update(
+        files=c.files,
+        objects=c.objects,
+        blobs=c.blobs,
+        reports=facts,
+        signatures=c.signatures,
+        overlaps=[tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
+        conflicts=[(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
+        usage=dict(c.usage),
+        retires_refs=c.retires_refs,
+        labels=c.labels,
+        per_report=per_report,
+        suppressions=c.suppressions,
+        starts=c.starts,
+        stats=c.stats,
+        scanned_ns=c.scanned_ns,
+    )
+    return out
+
+
 def _decode(d: dict[str, Any]) -> Cache:
     read = _DiagReader()
     overlaps = tuple(ReportOverlap(**dict(zip(_OVERLAP_FIELDS, t, strict=True))) for t in d["overlaps"])
@@ -738,4 +782,5 @@ def _decode(d: dict[str, Any]) -> Cache:
         starts=d["starts"],
         stats=d["stats"],
         scanned_ns=d["scanned_ns"],
+        raw=d,
     )
