@@ -25,13 +25,19 @@ try:  # opencc converts traditional to simplified characters phrase by phrase (s
 
     _T2S = opencc.OpenCC("t2s")
 
-    def to_simplified(text: str) -> str:
+    def _t2s(text: str) -> str:
         return str(_T2S.convert(text))
 
 except ImportError:  # pragma: no cover - opencc is a declared dependency
 
-    def to_simplified(text: str) -> str:
+    def _t2s(text: str) -> str:
         return text
+
+
+@cache
+def to_simplified(text: str) -> str:
+    """Traditional → simplified, memoised: the same labels come back thousands of times."""
+    return _t2s(text)
 
 
 #: Units as written on forms → a canonical spelling. Different canonical units never match.
@@ -123,6 +129,17 @@ ROLE_PREFIXES: dict[str, str] = {
 }
 _ROLE_ORDER = sorted(ROLE_PREFIXES, key=len, reverse=True)
 
+
+def _by_first_char(prefixes: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Prefixes grouped by their first character, each group in the given order: only those can match."""
+    out: dict[str, list[str]] = {}
+    for prefix in prefixes:
+        out.setdefault(prefix[0], []).append(prefix)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_ROLE_BY_CHAR = _by_first_char(_ROLE_ORDER)
+
 #: Prefixes naming the roster's own subject: 残疾人姓名 is the person's 姓名.
 SUBJECT_PREFIXES = (
     "困难残疾人",
@@ -153,6 +170,7 @@ SUBJECT_PREFIXES = (
     "本人",
     "个人",
 )
+_SUBJECT_BY_CHAR = _by_first_char(SUBJECT_PREFIXES)
 
 #: Cores that describe an unnamed business event rather than the subject: 民政's 申请日期 (for 低保) and
 #: 残联's 申请日期 (for a subsidy) are different data, however alike they look. They never cluster on
@@ -178,8 +196,11 @@ _BRACKET = re.compile(r"[(\[{【〔［]([^()\[\]{}【】〔〕［］]*)[)\]}】�
 _UNIT_WORDS = re.compile(r"^(?:单位|计量单位)[:：]?")
 
 
+@cache
 def normalize(label: str) -> str:
-    """Width, spacing, traditional characters and decoration removed; brackets kept as ( )."""
+    """Width, spacing, traditional characters and decoration removed; brackets kept as ( ).
+
+    Memoised (labels repeat across departments and aliases)."""
     text = unicodedata.normalize("NFKC", label)
     text = to_simplified(text)
     text = _SPACE.sub("", text)
@@ -222,6 +243,8 @@ class SynonymTable:
     def __init__(self, groups: Iterable[Iterable[str]] = ()) -> None:
         self._canon: dict[str, str] = {}
         self._members: dict[str, set[str]] = {}
+        #: :func:`concept` of (label, role) under this table; emptied whenever the table changes.
+        self.concepts: dict[tuple[str, str | None], Concept] = {}
         for group in groups:
             self.add(group)
 
@@ -244,6 +267,7 @@ class SynonymTable:
         for m in members:
             self._canon[m] = canon
         self._members[canon] = members
+        self.concepts.clear()
 
     def canonical(self, term: str) -> str | None:
         return self._canon.get(term)
@@ -272,7 +296,7 @@ def synonym_table(extra: Iterable[Iterable[str]] = ()) -> SynonymTable:
 
 
 def split_role(text: str) -> tuple[str, str]:
-    for prefix in _ROLE_ORDER:
+    for prefix in _ROLE_BY_CHAR.get(text[:1], ()):
         if text.startswith(prefix) and len(text) > len(prefix):
             return ROLE_PREFIXES[prefix], text[len(prefix) :]
     if text in ROLE_PREFIXES:  # a bare 户主 / 监护人 column holds that person's name
@@ -281,7 +305,17 @@ def split_role(text: str) -> tuple[str, str]:
 
 
 def concept(label: str, synonyms: SynonymTable, role: str | None = None) -> Concept:
-    """Reduce a label to its concept. ``role`` (from the spec) wins over a role read off the label."""
+    """Reduce a label to its concept. ``role`` (from the spec) wins over a role read off the label.
+
+    Memoised per synonym table: a province repeats the same few thousand labels."""
+    key = (label, role)
+    found = synonyms.concepts.get(key)
+    if found is None:
+        found = synonyms.concepts[key] = _concept(label, synonyms, role)
+    return found
+
+
+def _concept(label: str, synonyms: SynonymTable, role: str | None) -> Concept:
     text = normalize(label)
     total = any(m in text for m in TOTAL_MARKERS)
     for marker in TOTAL_MARKERS:
@@ -293,7 +327,7 @@ def concept(label: str, synonyms: SynonymTable, role: str | None = None) -> Conc
         unit = unit or unit2
     found_role, base = split_role(core)
     if found_role == "self":
-        for prefix in SUBJECT_PREFIXES:
+        for prefix in _SUBJECT_BY_CHAR.get(base[:1], ()):
             rest = base[len(prefix) :]
             if base.startswith(prefix) and rest and (rest in synonyms or rest in _GENERIC_BASES):
                 base = rest
