@@ -333,7 +333,8 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
     for o in project.objects():
         if o.library is None:
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
-    sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers, "reports": project.reports}
+    # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
+    sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers}
     blobs = {name: {u: _pickle(o) for u, o in table.items()} for name, table in sections.items()}
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
@@ -503,7 +504,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    libs = {u: _library_of(u, skeleton) for section in cache.blobs.values() for u in section if u not in old_uids}
+    libs = {u: _library_of(u, skeleton) for section in cache.blobs.values() for u in section}
+    libs.update((u, f.library) for u, f in cache.reports.items() if u not in old_uids)
     project = _lazy_project(skeleton, cache, {}, frozenset(old_uids))
     fresh = resolve_reports(project, list(vset.documents), libs, diags)
     if any(d.severity is Severity.ERROR for d in diags.items):
@@ -554,7 +556,7 @@ def _lazy_project(skeleton: Project, cache: Cache, fresh: Mapping[str, Report], 
         codelists=_Lazy(b["codelists"]),
         entities=_Lazy(b["entities"]),
         ledgers=_Lazy(b["ledgers"]),
-        reports=_Lazy(b["reports"], fresh, removed),
+        reports=_Lazy({}, fresh, removed),  # only the changed reports: rules read the others' facts
     )
 
 
@@ -621,9 +623,6 @@ def _refresh(
         else:
             cache.files.pop(rel, None)
             cache.objects.pop(rel, None)
-    reports = {u: b for u, b in cache.blobs["reports"].items() if u not in old_uids}
-    reports.update({u: _pickle(r) for u, r in fresh.items()})
-    cache.blobs["reports"] = reports
     cache.reports = facts
     cache.dupes = dupes
     cache.labels = {c.field: c.label for c in dupes.frequency_conflicts}
