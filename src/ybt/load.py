@@ -15,12 +15,14 @@ Nothing here interprets the documents: that is :mod:`ybt.validate` and :mod:`ybt
 from __future__ import annotations
 
 import fnmatch
+import gc
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -131,6 +133,35 @@ def display_path(path: Path) -> str:
         return path.resolve().as_posix()
 
 
+class _DisplayPaths:
+    """``display_path`` for many files, resolving each directory once instead of every file's path.
+
+    A file that is not a symbolic link resolves to its resolved directory plus its name, which gives the
+    same result as ``display_path`` with one ``lstat`` instead of one per path component.
+    """
+
+    def __init__(self) -> None:
+        self.cwd = Path.cwd().resolve().as_posix()
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        text = str(path)
+        head, sep, name = text.rpartition(os.sep)
+        if os.sep != "/" or not name or name in (".", "..") or os.path.islink(text):
+            return display_path(path)
+        parent = head or sep or "."
+        real = self.dirs.get(parent)
+        if real is None:
+            real = self.dirs[parent] = Path(parent).resolve().as_posix()
+        full = f"{real}/{name}" if real != "/" else f"/{name}"
+        cwd = self.cwd
+        if cwd == "/":
+            return full[1:]
+        if full.startswith(cwd) and full[len(cwd) : len(cwd) + 1] == "/":
+            return full[len(cwd) + 1 :]
+        return full
+
+
 # --------------------------------------------------------------------------------------------
 # YAML → values with positions
 
@@ -219,16 +250,64 @@ def _yaml_error_text(problem: str) -> tuple[Text, Text]:
     )
 
 
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _FastResolver(_Composer):  # type: ignore[misc]  # CSafeLoader or SafeLoader: untyped
+    """The safe loader with a cheaper resolver that resolves every tag exactly as the safe loader does.
+
+    The composer (libyaml's too) calls back into Python to resolve the tag of every node. The safe
+    loader tries regular expressions on each plain scalar; here a plain scalar that no implicit resolver
+    could match (by its first character) is text at once, and the others are resolved once per value.
+    Only valid without path resolvers, which the safe loader does not have (checked below).
+    """
+
+    _first = frozenset(k for k in _Composer.yaml_implicit_resolvers if k)
+    _plain: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            if not implicit[0] or (value and value[0] not in self._first):
+                return _STR
+            tag = self._plain.get(value)
+            if tag is None:
+                tag = str(super().resolve(kind, value, implicit))
+                if len(self._plain) >= 100_000:
+                    self._plain.clear()
+                self._plain[value] = tag
+            return tag
+        return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+_Loader: Any = (
+    _FastResolver
+    if not _Composer.yaml_path_resolvers
+    and None not in _Composer.yaml_implicit_resolvers
+    and (_Composer.DEFAULT_SCALAR_TAG, _Composer.DEFAULT_SEQUENCE_TAG, _Composer.DEFAULT_MAPPING_TAG) == (_STR, _SEQ, _MAP)
+    else _Composer
+)
+
+
 class _Builder:
     """Builds plain values from composed nodes, recording positions and checking safety."""
 
     _scalar = SafeConstructor()
-    _CORE = "tag:yaml.org,2002:"
 
     def __init__(self, file: str, diags: Diagnostics, limits: Limits) -> None:
         self.file = file
         self.diags = diags
         self.limits = limits
+        self.max_nodes = limits.max_nodes
+        self.max_depth = limits.max_depth
         self.count = 0
         self.active: set[int] = set()
         self.positions: dict[PathKey, tuple[int, int]] = {}
@@ -239,26 +318,37 @@ class _Builder:
         self.diags.error(codes.UNSAFE_YAML, Text(zh, en), Location(self.file, m.line + 1, m.column + 1), hint)
         return _Stop()
 
-    def build(self, node: Node, path: PathKey, depth: int = 0) -> Any:
-        self.count += 1
-        if self.count > self.limits.max_nodes:
-            raise self._unsafe(
+    def _limit(self, node: Node, depth: int) -> _Stop | None:
+        """The error for a node beyond the limits (counted already), or None."""
+        if self.count > self.max_nodes:
+            return self._unsafe(
                 node,
                 f"文档展开后超过 {self.limits.max_nodes:,} 个节点（可能是“别名炸弹”）",
                 f"the document expands to more than {self.limits.max_nodes:,} nodes (an alias bomb?)",
                 Text("不要层层嵌套引用别名；把大文件拆成多个文件", "do not nest aliases of aliases; split large files"),
             )
-        if depth > self.limits.max_depth:
-            raise self._unsafe(
+        if depth > self.max_depth:
+            return self._unsafe(
                 node,
                 f"嵌套超过 {self.limits.max_depth} 层",
                 f"nesting deeper than {self.limits.max_depth} levels",
                 Text("规格文件不需要这么深的结构，请检查缩进", "spec files never need such depth: check the indentation"),
             )
+        return None
+
+    def build(self, node: Node, path: PathKey, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > self.max_nodes or depth > self.max_depth:
+            raise self._limit(node, depth) or _Stop()
         mark = node.start_mark
         self.positions[path] = (mark.line + 1, mark.column + 1)
-        if isinstance(node, ScalarNode):
-            return self._scalar_value(node)
+        cls: type[Node] | None = node.__class__
+        if cls is ScalarNode:
+            return self._scalar_value(node)  # type: ignore[arg-type]
+        if cls is not MappingNode and cls is not SequenceNode:  # never from the composer
+            if isinstance(node, ScalarNode):
+                return self._scalar_value(node)
+            cls = SequenceNode if isinstance(node, SequenceNode) else MappingNode if isinstance(node, MappingNode) else None
         ident = id(node)
         if ident in self.active:
             raise self._unsafe(
@@ -267,26 +357,29 @@ class _Builder:
                 "an alias refers to a node that contains it (a cycle)",
                 Text("去掉循环的别名引用", "remove the recursive alias"),
             )
-        self.active.add(ident)
-        try:
-            if isinstance(node, SequenceNode):
-                self._check_tag(node, "seq")
-                return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-            if isinstance(node, MappingNode):
-                self._check_tag(node, "map")
-                return self._mapping(node, path, depth)
-        finally:
+        if cls is SequenceNode:
+            if node.tag != _SEQ:
+                raise self._tag_error(node)
+            self.active.add(ident)
+            items = self._sequence(node, path, depth)
             self.active.discard(ident)
+            return items
+        if cls is MappingNode:
+            if node.tag != _MAP:
+                raise self._tag_error(node)
+            self.active.add(ident)
+            out = self._mapping(node, path, depth)
+            self.active.discard(ident)
+            return out
         raise self._unsafe(node, "无法识别的 YAML 节点", "unrecognised YAML node", Text("", ""))
 
-    def _check_tag(self, node: Node, expected: str) -> None:
-        if node.tag != self._CORE + expected:
-            raise self._unsafe(
-                node,
-                f"不支持的 YAML 标签 {node.tag}",
-                f"unsupported YAML tag {node.tag}",
-                Text("ybt 只接受普通的映射、列表和标量，去掉 !! 标签", "ybt accepts plain mappings, lists and scalars: drop the !! tag"),
-            )
+    def _tag_error(self, node: Node) -> _Stop:
+        return self._unsafe(
+            node,
+            f"不支持的 YAML 标签 {node.tag}",
+            f"unsupported YAML tag {node.tag}",
+            Text("ybt 只接受普通的映射、列表和标量，去掉 !! 标签", "ybt accepts plain mappings, lists and scalars: drop the !! tag"),
+        )
 
     def _scalar_value(self, node: ScalarNode) -> Any:
         tag = node.tag
@@ -308,15 +401,39 @@ class _Builder:
             Text("去掉 !! 标签，按普通文字或数字书写", "drop the !! tag and write plain text or numbers"),
         )
 
-    def _mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+    def _sequence(self, node: Node, path: PathKey, depth: int) -> list[Any]:
+        out: list[Any] = []
+        append = out.append
+        depth += 1
+        # Scalar items are built here (the common case), anything else by build().
+        positions = self.positions
+        max_nodes = self.max_nodes
+        scalar_ok = depth <= self.max_depth
+        for i, item in enumerate(node.value):
+            p = (*path, i)
+            if scalar_ok and item.__class__ is ScalarNode and self.count < max_nodes:
+                self.count += 1
+                mark = item.start_mark
+                positions[p] = (mark.line + 1, mark.column + 1)
+                tag = item.tag
+                append(item.value if tag == _STR else self._scalar_value(item))
+            else:
+                append(self.build(item, p, depth))
+        return out
+
+    def _mapping(self, node: Node, path: PathKey, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        seen: dict[str, tuple[int, int]] = {}
         merges: list[tuple[Node, Node]] = []
+        depth += 1
+        positions = self.positions
+        key_positions = self.key_positions
+        max_nodes = self.max_nodes
+        scalar_ok = depth <= self.max_depth
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 merges.append((key_node, value_node))
                 continue
-            if not isinstance(key_node, ScalarNode):
+            if key_node.__class__ is not ScalarNode and not isinstance(key_node, ScalarNode):
                 raise self._unsafe(
                     key_node,
                     "映射的键必须是简单的文字",
@@ -324,23 +441,38 @@ class _Builder:
                     Text("键不能是列表或映射", "a key cannot be a list or a mapping"),
                 )
             key = key_node.value
-            kpos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if key in seen:
-                first = seen[key]
-                self.diags.error(
-                    codes.DUPLICATE_KEY,
-                    Text(f"键 “{key}” 重复，第 {first[0]} 行已经写过", f"duplicate key '{key}' (first written on line {first[0]})"),
-                    Location(self.file, kpos[0], kpos[1]),
-                    Text(
-                        "删除其中一个，或合并两处的内容（多数 YAML 工具会悄悄只保留最后一个）",
-                        "delete one or merge them (most YAML tools would silently keep only the last)",
-                    ),
-                    (Related(Location(self.file, first[0], first[1]), Text("第一次出现", "first occurrence")),),
-                )
+            mark = key_node.start_mark
+            kpos = (mark.line + 1, mark.column + 1)
+            p = (*path, key)
+            if key in out:
+                # Only this mapping's own keys are in ``out`` yet, and the first one's position is recorded.
+                self._duplicate(key, kpos, key_positions[p])
                 continue
-            seen[key] = kpos
-            self.key_positions[(*path, key)] = kpos
-            out[key] = self.build(value_node, (*path, key), depth + 1)
+            key_positions[p] = kpos
+            if scalar_ok and value_node.__class__ is ScalarNode and self.count < max_nodes:
+                self.count += 1
+                mark = value_node.start_mark
+                positions[p] = (mark.line + 1, mark.column + 1)
+                out[key] = value_node.value if value_node.tag == _STR else self._scalar_value(value_node)
+            else:
+                out[key] = self.build(value_node, p, depth)
+        if merges:
+            self._merge(node, path, depth, out, merges)
+        return out
+
+    def _duplicate(self, key: str, kpos: tuple[int, int], first: tuple[int, int]) -> None:
+        self.diags.error(
+            codes.DUPLICATE_KEY,
+            Text(f"键 “{key}” 重复，第 {first[0]} 行已经写过", f"duplicate key '{key}' (first written on line {first[0]})"),
+            Location(self.file, kpos[0], kpos[1]),
+            Text(
+                "删除其中一个，或合并两处的内容（多数 YAML 工具会悄悄只保留最后一个）",
+                "delete one or merge them (most YAML tools would silently keep only the last)",
+            ),
+            (Related(Location(self.file, first[0], first[1]), Text("第一次出现", "first occurrence")),),
+        )
+
+    def _merge(self, node: Node, path: PathKey, depth: int, out: dict[str, Any], merges: list[tuple[Node, Node]]) -> None:
         for key_node, value_node in merges:
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for src in sources:
@@ -351,17 +483,43 @@ class _Builder:
                         "the merge key << only merges mappings",
                         Text("<< 后面写 *锚点名，锚点须指向映射", "write << followed by *anchor of a mapping"),
                     )
-                merged = self.build(src, path, depth + 1)
+                merged = self.build(src, path, depth)
                 for k, v in merged.items():
                     out.setdefault(k, v)
         # The mapping's own position wins over positions recorded while merging.
         self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        return out
 
 
-def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits()) -> SourceFile | None:
-    """Read one YAML file; problems go to ``diags``. Returns None when nothing could be read."""
-    shown = display_path(path)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading.
+
+    Loading creates millions of small objects that all stay alive; with the collector running, each
+    generation-2 pass walks all of them again, which made loading a large project several times slower.
+    Nothing built here forms reference cycles that would need collecting early.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(), *, display: str | None = None) -> SourceFile | None:
+    """Read one YAML file; problems go to ``diags``. Returns None when nothing could be read.
+
+    ``display`` is the path shown to the user, ``display_path(path)`` unless given. This is the unit
+    :func:`load_project` loads every file with (a per-file cache can wrap it, or hash the bytes itself
+    and call :func:`parse_documents`).
+    """
+    with _gc_paused():
+        return _read_file(path, rel, display_path(path) if display is None else display, diags, limits)
+
+
+def _read_file(path: Path, rel: str, shown: str, diags: Diagnostics, limits: Limits) -> SourceFile | None:
     whole = Location(shown)
     try:
         size = path.stat().st_size
@@ -396,9 +554,26 @@ def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(
             Text("用 UTF-8 编码重新保存该文件", "save the file again as UTF-8"),
         )
         return None
+    documents = _parse_documents(text, shown, rel, diags, limits)
+    if documents is None:
+        return None
+    return SourceFile(path, shown, rel, hashlib.sha256(raw).hexdigest(), tuple(documents))
+
+
+def parse_documents(text: str, file: str, rel: str, diags: Diagnostics, limits: Limits = Limits()) -> list[Document] | None:
+    """The documents of one file's text (``file`` is its display path); problems go to ``diags``.
+
+    Returns None when the file is unusable: a syntax error before its first document, or characters
+    YAML does not allow. After a later syntax error, the documents before it are returned.
+    """
+    with _gc_paused():
+        return _parse_documents(text, file, rel, diags, limits)
+
+
+def _parse_documents(text: str, shown: str, rel: str, diags: Diagnostics, limits: Limits) -> list[Document] | None:
     documents: list[Document] = []
     try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=_Composer)):
+        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
             if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null") and node.value == ""):
                 continue  # an empty document, e.g. after a trailing ---
             builder = _Builder(shown, diags, limits)
@@ -413,16 +588,16 @@ def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         message, hint = _yaml_error_text(problem)
         diags.error(codes.YAML_SYNTAX, message, Location(shown, line, col), hint)
-        return SourceFile(path, shown, rel, hashlib.sha256(raw).hexdigest(), tuple(documents)) if documents else None
+        return documents if documents else None
     except yaml.YAMLError as exc:  # reader errors (control characters…)
         diags.error(
             codes.YAML_SYNTAX,
             Text(f"无法解析 YAML：{exc}", f"cannot parse YAML: {exc}"),
-            whole,
+            Location(shown),
             Text("删除文件中的控制字符或不可见字符", "remove control or invisible characters from the file"),
         )
         return None
-    return SourceFile(path, shown, rel, hashlib.sha256(raw).hexdigest(), tuple(documents))
+    return documents
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,7 +629,9 @@ def discover(root: Path, include: list[str], exclude: list[str], skip: str) -> l
 
 
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
-    config_file = read_file(root / config_name, config_name, diags, limits)
+    shown = _DisplayPaths()
+    config_path = root / config_name
+    config_file = _read_file(config_path, config_name, shown(config_path), diags, limits)
     config = config_file.documents[0] if config_file and config_file.documents else None
     if config_file is not None and len(config_file.documents) > 1:
         extra = config_file.documents[1]
@@ -468,7 +645,7 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
     exclude = _config_strings(config, "exclude")
     files: list[SourceFile] = []
     for path in discover(root, include, exclude, config_name):
-        sf = read_file(path, path.relative_to(root).as_posix(), diags, limits)
+        sf = _read_file(path, path.relative_to(root).as_posix(), shown(path), diags, limits)
         if sf is not None:
             files.append(sf)
     return SourceSet(name, root, is_library, config_file, tuple(files))
@@ -492,6 +669,11 @@ def load_project(root: Path, diags: Diagnostics, limits: Limits = Limits()) -> L
             Text("传入含有 ybt.yaml 的目录，例如 examples/minimal", "pass the directory that holds ybt.yaml, e.g. examples/minimal"),
         )
         return None
+    with _gc_paused():
+        return _load_project(root, diags, limits)
+
+
+def _load_project(root: Path, diags: Diagnostics, limits: Limits) -> LoadedProject:
     before = len(diags)
     project = _read_set(root.name, root, PROJECT_FILE, False, diags, limits)
     libraries: list[SourceSet] = []
@@ -546,5 +728,6 @@ __all__ = [
     "env_limits",
     "file_lines",
     "load_project",
+    "parse_documents",
     "read_file",
 ]
