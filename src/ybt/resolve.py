@@ -12,8 +12,9 @@ Rules (see docs/spec-language.md):
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -695,32 +696,91 @@ def resolve(loaded: LoadedProject, sets: list[ValidatedSet], diags: Diagnostics)
     )
 
 
-def resolve_reports(project: Project, documents: list[Checked], known: Mapping[str, str | None], diags: Diagnostics) -> dict[str, Report]:
-    """Resolve report documents against an already resolved ``project`` — the incremental check's
-    path, when only report files changed since the project was resolved.
+class Rebuilder:
+    """The resolve stage of the incremental check: objects of a project resolved before, rebuilt from
+    their documents only when something asks for them, and new report documents resolved against
+    them.
 
-    ``known`` gives every other object's unique id → its library (None for the project's own); the
-    new reports are indexed beside them, so a duplicate id or an unknown reference is reported
-    exactly as a full resolve would report it.
+    ``known`` gives every object's unique id → its library (None for the project's own);
+    ``documents`` the documents of the catalog objects (fields, codelists, entities, ledgers).
+    Problems found while rebuilding were reported by the full resolve that came before and are not
+    reported again.
     """
-    r = _Resolver(LoadedProject(SourceSet(project.id, project.root, False, None, ()), ()), [], diags)
-    r.library_ids = list(project.libraries)
-    r.uses = list(project.uses)
-    r.departments = dict(project.departments)
-    shared: dict[tuple[str, str, str | None], _Entry] = {}
-    entries = r.index.entries
-    for unique, lib in known.items():
-        kind, ns, _ = unique.split(".", 2)
-        entry = shared.get((kind, ns, lib))
-        if entry is None:
-            entry = shared[(kind, ns, lib)] = _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib)
-        entries[unique] = entry  # (no suggestions index: an unknown reference sends the caller to a full resolve)
-    fresh: list[str] = []
-    for checked in documents:
-        before = set(r.index.entries)
-        r._index_one(checked, None)
-        fresh.extend(set(r.index.entries) - before)
-    return {u: r.report(r.index.entries[u], u, project.fields, project.codelists, project.ledgers) for u in sorted(fresh) if r.index.entries[u].checked.valid}
+
+    def __init__(self, skeleton: Project, documents: Mapping[str, Document], known: Mapping[str, str | None], diags: Diagnostics) -> None:
+        r = _Resolver(LoadedProject(SourceSet(skeleton.id, skeleton.root, False, None, ()), ()), [], Diagnostics())
+        r.library_ids = list(skeleton.libraries)
+        r.uses = list(skeleton.uses)
+        r.departments = dict(skeleton.departments)
+        shared: dict[tuple[str, str, str | None], _Entry] = {}
+        entries = r.index.entries
+        for unique, lib in known.items():
+            kind, ns, _ = unique.split(".", 2)
+            entry = shared.get((kind, ns, lib))
+            if entry is None:
+                entry = shared[(kind, ns, lib)] = _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib)
+            entries[unique] = entry  # no suggestions index: an unknown reference sends the caller to a full resolve
+        self._r = r
+        self._diags = diags
+        self._documents = documents
+        self.codelists: _Built[Codelist] = _Built(self, "codelist", lambda e, u: r.codelist(e, u))
+        self.fields: _Built[Field] = _Built(self, "field", lambda e, u: r.field(e, u))
+        self.entities: _Built[Entity] = _Built(self, "entity", lambda e, u: r.entity(e, u))
+        self.ledgers: _Built[Ledger] = _Built(self, "ledger", lambda e, u: r.ledger(e, u, self.entities))
+        self.project = dataclasses.replace(skeleton, fields=self.fields, codelists=self.codelists, entities=self.entities, ledgers=self.ledgers)
+
+    def entry(self, unique: str) -> _Entry:
+        shared = self._r.index.entries[unique]
+        return _Entry(Checked(shared.checked.kind, self._documents[unique], True), shared.namespace, shared.library)
+
+    def kind_ids(self, kind: str) -> list[str]:
+        return sorted(u for u in self._documents if u.startswith(kind + "."))
+
+    def reports(self, documents: list[Checked]) -> dict[str, Report]:
+        """Resolve new report documents; problems go to the ``diags`` given at construction."""
+        r = self._r
+        r.diags = self._diags
+        fresh: list[str] = []
+        for checked in documents:
+            data = checked.doc.data
+            r._index_one(checked, None)
+            unique = uid("report", str(data.get("department")), str(data.get("id")))
+            entry = r.index.entries.get(unique)
+            if entry is not None and entry.checked is checked and checked.valid:
+                fresh.append(unique)
+        return {u: r.report(r.index.entries[u], u, self.fields, self.codelists, self.ledgers) for u in sorted(fresh)}
+
+
+class _Built(Mapping[str, T]):
+    """Objects of one kind, each built from its document the first time it is looked up."""
+
+    def __init__(self, owner: Rebuilder, kind: str, build: Callable[[_Entry, str], T]) -> None:
+        self._owner = owner
+        self._kind = kind
+        self._build = build
+        self._memo: dict[str, T] = {}
+        self._ids: list[str] | None = None
+
+    def __getitem__(self, key: str) -> T:
+        hit = self._memo.get(key)
+        if hit is None:
+            if key not in self:
+                raise KeyError(key)
+            hit = self._memo[key] = self._build(self._owner.entry(key), key)
+        return hit
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.startswith(self._kind + ".") and key in self._owner._documents
+
+    def __iter__(self) -> Iterator[str]:
+        if self._ids is None:
+            self._ids = self._owner.kind_ids(self._kind)
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        if self._ids is None:
+            self._ids = self._owner.kind_ids(self._kind)
+        return len(self._ids)
 
 
 _NO_DOCUMENT = Document("", "", 0, {}, MappingProxyType({}), MappingProxyType({}))

@@ -44,10 +44,10 @@ from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFact
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
-from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Limits, SourceSet, discover, display_path, env_limits, read_file
+from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Document, Limits, SourceSet, discover, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
-from ybt.resolve import resolve_reports
+from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
 CACHE_FORMAT = 1
@@ -89,39 +89,30 @@ def _pickle(obj: Any) -> bytes:
     return buf.getvalue()
 
 
-class _Lazy(Mapping[str, T]):
-    """A mapping of unique ids to model objects, each unpickled the first time it is looked up."""
+DocTuple = tuple[str, str, int, Any, dict[Any, Any], dict[Any, Any]]
 
-    def __init__(self, blobs: Mapping[str, bytes], overrides: Mapping[str, T] | None = None, removed: frozenset[str] = frozenset()) -> None:
-        self._blobs = blobs
-        self._over = dict(overrides or {})
-        self._removed = removed
-        self._memo: dict[str, T] = {}
-        self._keys: list[str] | None = None
 
-    def __getitem__(self, key: str) -> T:
-        if key in self._over:
-            return self._over[key]
-        if key in self._removed:
-            raise KeyError(key)
-        hit = self._memo.get(key)
-        if hit is None:
-            hit = self._memo[key] = pickle.loads(self._blobs[key])
-        return hit
+class _Documents(Mapping[str, Document]):
+    """Catalog documents as cached (plain tuples), made Documents when looked up."""
+
+    def __init__(self, raw: Mapping[str, DocTuple]) -> None:
+        self._raw = raw
+        self._memo: dict[str, Document] = {}
+
+    def __getitem__(self, key: str) -> Document:
+        doc = self._memo.get(key)
+        if doc is None:
+            doc = self._memo[key] = Document(*self._raw[key])
+        return doc
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and (key in self._over or (key in self._blobs and key not in self._removed))
-
-    def _order(self) -> list[str]:
-        if self._keys is None:
-            self._keys = sorted({*(k for k in self._blobs if k not in self._removed), *self._over})
-        return self._keys
+        return key in self._raw
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._order())
+        return iter(self._raw)
 
     def __len__(self) -> int:
-        return len(self._order())
+        return len(self._raw)
 
 
 class _LazyWhole(Mapping[K, T]):
@@ -158,7 +149,8 @@ class Cache:
     objects: dict[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
     org_units: bytes
-    blobs: dict[str, dict[str, bytes]]  # section → unique id → pickled object
+    #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
+    documents: dict[str, DocTuple]
     reports: dict[str, ReportFacts]
     signatures: dict[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
@@ -280,10 +272,10 @@ def _usage_sensitive(project: Project, dupes: DupesResult) -> dict[str, tuple[st
     return out
 
 
-def _all_usage(project: Project) -> Counter[str]:
+def _all_usage(project: Project, reports: Mapping[str, ReportFacts]) -> Counter[str]:
     used: Counter[str] = Counter()
-    for f in project.reports.values():
-        used.update(_usage(report_facts(f)))
+    for r in reports.values():
+        used.update(_usage(r))
     for led in project.ledgers.values():
         used.update(led.field_uids())
     return used
@@ -334,15 +326,16 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         if o.library is None:
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
-    sections = {"fields": project.fields, "codelists": project.codelists, "entities": project.entities, "ledgers": project.ledgers}
-    blobs = {name: {u: _pickle(o) for u, o in table.items()} for name, table in sections.items()}
+    documents: dict[str, DocTuple] = {}
+    for table in (project.fields, project.codelists, project.entities, project.ledgers):
+        for u, o in table.items():
+            d = o.doc
+            documents[u] = (d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions))
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
     lazy_doc = dataclasses.replace(pdoc, positions=_LazyWhole(_pickle(dict(pdoc.positions))), key_positions=_LazyWhole(_pickle(dict(pdoc.key_positions))))
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
-    skeleton = dataclasses.replace(
-        project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={}
-    )
+    skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
     dupes = ctx.dupes
     cache = Cache(
@@ -354,13 +347,13 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         objects={k: tuple(v) for k, v in objects.items()},
         skeleton=_pickle(skeleton),
         org_units=_pickle(dict(project.org_units)),
-        blobs=blobs,
+        documents=documents,
         reports=dict(ctx.reports),
         signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
         catalog=ctx.catalog,
         dupes=dupes,
         usage_sensitive=_usage_sensitive(project, dupes),
-        usage=_all_usage(project),
+        usage=_all_usage(project, ctx.reports),
         retires_refs=frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
         labels={c.field: c.label for c in dupes.frequency_conflicts},
         per_report=run.per_report,
@@ -470,7 +463,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     skeleton: Project = pickle.loads(cache.skeleton)
     if not changed:
         stats.mode = "unchanged"
-        project = _lazy_project(skeleton, cache, {}, frozenset())
+        project = _catalog(skeleton, cache, Diagnostics()).project
         findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
         dupes = _update_dupes(cache, cache.reports, set(), {}, project)
         ctx = Context(project, options.today, _dupes=dupes, _reports=cache.reports, _catalog=cache.catalog)
@@ -504,10 +497,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    libs = {u: _library_of(u, skeleton) for section in cache.blobs.values() for u in section}
-    libs.update((u, f.library) for u, f in cache.reports.items() if u not in old_uids)
-    project = _lazy_project(skeleton, cache, {}, frozenset(old_uids))
-    fresh = resolve_reports(project, list(vset.documents), libs, diags)
+    catalog = _catalog(skeleton, cache, diags, old_uids)
+    fresh = catalog.reports(list(vset.documents))
     if any(d.severity is Severity.ERROR for d in diags.items):
         stats.reason = "the changed files have errors"
         return None
@@ -520,7 +511,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         stats.reason = "the change may move a usage-based canonical field"
         return None
     stats.mode = "reports"
-    project = _lazy_project(skeleton, cache, fresh, frozenset(old_uids))
+    # Only the changed reports are objects here: rules read the other reports' facts.
+    project = dataclasses.replace(catalog.project, reports=dict(fresh))
     facts = {u: new_facts[u] if u in new_facts else cache.reports[u] for u in sorted({*(k for k in cache.reports if k not in old_uids), *new_facts})}
     dupes = _update_dupes(cache, facts, old_uids | set(fresh), new_facts, project)
     ctx = Context(project, options.today, _dupes=dupes, _reports=facts, _catalog=cache.catalog)
@@ -547,17 +539,11 @@ def _library_of(unique: str, skeleton: Project) -> str | None:
     return ns if ns in skeleton.libraries else None
 
 
-def _lazy_project(skeleton: Project, cache: Cache, fresh: Mapping[str, Report], removed: frozenset[str]) -> Project:
-    b = cache.blobs
-    return dataclasses.replace(
-        skeleton,
-        org_units=_LazyWhole(cache.org_units),
-        fields=_Lazy(b["fields"]),
-        codelists=_Lazy(b["codelists"]),
-        entities=_Lazy(b["entities"]),
-        ledgers=_Lazy(b["ledgers"]),
-        reports=_Lazy({}, fresh, removed),  # only the changed reports: rules read the others' facts
-    )
+def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, old_uids: set[str] | None = None) -> Rebuilder:
+    known = {u: _library_of(u, skeleton) for u in cache.documents}
+    known.update((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
+    rebuilt = Rebuilder(dataclasses.replace(skeleton, org_units=_LazyWhole(cache.org_units)), _Documents(cache.documents), known, diags)
+    return rebuilt
 
 
 def _update_dupes(cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project) -> DupesResult:
@@ -703,7 +689,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "objects": c.objects,
         "skeleton": c.skeleton,
         "org_units": c.org_units,
-        "blobs": c.blobs,
+        "documents": c.documents,
         "reports": {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
         "signatures": c.signatures,
         "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
@@ -737,7 +723,7 @@ def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
     out.update(
         files=c.files,
         objects=c.objects,
-        blobs=c.blobs,
+        documents=c.documents,
         reports=facts,
         signatures=c.signatures,
         overlaps=[tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
@@ -766,7 +752,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         objects=d["objects"],
         skeleton=d["skeleton"],
         org_units=d["org_units"],
-        blobs=d["blobs"],
+        documents=d["documents"],
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
         signatures=d["signatures"],
         catalog=CatalogFacts(*d["catalog"]),
