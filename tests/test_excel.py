@@ -564,3 +564,121 @@ def test_roster_prefill_carries_last_period_over(qingxi: Project, tmp_path: Path
     _, got = query(url, f'SELECT period, COUNT(*) FROM "{roster.table}" GROUP BY period ORDER BY period')
     assert got == [("2026-10", 3), ("2026-11", 3)]
     assert source_period(url, roster, unit, "2026-11") == "2026-11"
+
+
+# -- diffs against the pool in batches, formula scan -------------------------------------------------
+
+
+def test_ledger_diff_in_batches_updates_moved_and_changed_rows(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "BATCH", 2)  # 5 rows: batches of 2, 2 and 1
+    url = pool_url(tmp_path)
+    init(minimal, url)
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx")
+    rows = good_rows(minimal, form, 5)
+    for r in rows:
+        r["org_unit"] = "500198100201"
+    first = tmp_path / "a.xlsx"
+    fill(tpl, first, rows)
+    [res] = ingest([first], url, who="t")
+    assert res.ok and (res.inserted, res.updated, res.unchanged) == (5, 0, 0), [d.message for d in res.diagnostics]
+    rows[4]["org_unit"] = "500198100202"  # moved to another village: updated, not duplicated
+    rows[1]["name"] = "王五改"
+    second = tmp_path / "b.xlsx"
+    fill(tpl, second, rows)
+    [res] = ingest([second], url, who="t")
+    assert res.ok and (res.inserted, res.updated, res.deleted, res.unchanged) == (0, 2, 0, 3)
+    _, got = query(url, f'SELECT resident_id, org_unit, name FROM "{form.table}" ORDER BY resident_id')
+    assert len(got) == 5
+    by_id = {rid: (org, name) for rid, org, name in got}
+    assert by_id[rows[4]["resident_id"]][0] == "500198100202" and by_id[rows[1]["resident_id"]][1] == "王五改"
+    _, hist = query(url, f"SELECT action, row_key, old, new FROM \"{HISTORY}\" WHERE action = 'update' ORDER BY row_key")
+    assert sorted(json.loads(h[1])[0] for h in hist) == sorted([rows[1]["resident_id"], rows[4]["resident_id"]])
+    assert all(json.loads(h[2])["resident_id"] == json.loads(h[1])[0] for h in hist)
+
+
+def test_report_file_is_the_units_whole_return(qingxi: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "BATCH", 1)
+    url = pool_url(tmp_path)
+    init(qingxi, url)
+    roster, _ = find_form(qingxi, "mz.gljt_ffhmc")
+    assert roster is not None and roster.key
+    unit = next(u.code for u in sorted(qingxi.org_units.values(), key=lambda u: u.code) if u.level == roster.level)
+    tpl = write_template(qingxi, roster, tmp_path / "t.xlsx", org=unit, period="2026-11")
+    rows = good_rows(qingxi, roster, 3)
+    full = tmp_path / "full.xlsx"
+    fill(tpl, full, rows)
+    [res] = ingest([full], url)
+    assert res.ok and res.inserted == 3, [d.message for d in res.diagnostics]
+    key = roster.key[0]
+    fewer = tmp_path / "fewer.xlsx"
+    fill(tpl, fewer, rows[:2])  # the third person is no longer on the unit's return
+    [res] = ingest([fewer], url, who="t")
+    assert res.ok and (res.inserted, res.updated, res.deleted, res.unchanged) == (0, 0, 1, 2)
+    _, got = query(url, f'SELECT "{key}" FROM "{roster.table}" ORDER BY "{key}"')
+    assert sorted(r[0] for r in got) == sorted(r[key] for r in rows[:2])
+    _, hist = query(url, f"SELECT old, new FROM \"{HISTORY}\" WHERE action = 'delete'")
+    assert len(hist) == 1 and json.loads(hist[0][0])[key] == rows[2][key] and hist[0][1] is None
+
+
+def test_roster_without_key_is_replaced_when_anything_changed(qingxi: Project, tmp_path: Path) -> None:
+    url = pool_url(tmp_path)
+    init(qingxi, url)
+    roster, _ = find_form(qingxi, "nync.jtnc_xxcjb")
+    assert roster is not None and not roster.key and roster.form == "roster"
+    unit = next(u.code for u in sorted(qingxi.org_units.values(), key=lambda u: u.code) if u.level == roster.level)
+    tpl = write_template(qingxi, roster, tmp_path / "t.xlsx", org=unit, period="2026-11")
+    rows = good_rows(qingxi, roster, 3)
+    filled = tmp_path / "f.xlsx"
+    fill(tpl, filled, rows)
+    [res] = ingest([filled], url)
+    assert res.ok and res.inserted == 3, [d.message for d in res.diagnostics]
+    [same] = ingest([filled], url)
+    assert same.ok and same.unchanged == 3 and not same.written
+    changed = tmp_path / "g.xlsx"
+    fill(tpl, changed, rows[:2])
+    [res] = ingest([changed], url)
+    assert res.ok and (res.inserted, res.deleted) == (2, 3)
+    assert count(url, roster.table) == 2
+
+
+def test_formula_scan_skips_validations_and_finds_formulas_across_chunks(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    from ybt.excel import ingest as ingest_mod
+
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx", org=ORG)
+    with zipfile.ZipFile(tpl) as z:
+        assert b"<formula1>" in z.read("xl/worksheets/sheet1.xml")  # data validations are not formulas
+    assert ingest_mod.formula_cells(tpl, "残疾人基础台账") == {}
+    # a sheet written with a namespace prefix, formulas (one shared, one escaped) in rows far apart
+    rows = "".join(f'<x:row r="{r}"><x:c r="A{r}" t="inlineStr"><x:is><x:t>行{r}</x:t></x:is></x:c></x:row>' for r in range(1, 400))
+    sheet = (
+        '<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        '<x:row r="400"><x:c r="B400" s="1"><x:f>HYPERLINK("http://x","a&amp;b")</x:f><x:v>a&amp;b</x:v></x:c></x:row>'
+        + rows
+        + '<x:row r="900"><x:c r="C900"><x:f t="shared" si="0"/><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    book = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(book, "w") as z:
+        z.writestr(
+            "xl/workbook.xml",
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="数据" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="worksheet" Target="worksheets/s1.xml"/></Relationships>',
+        )
+        z.writestr("xl/worksheets/s1.xml", sheet)
+    want = {"B400": '=HYPERLINK("http://x","a&b")', "C900": "="}
+    assert ingest_mod.formula_cells(book, "数据") == want
+    monkeypatch.setattr(ingest_mod, "_CHUNK", 97)  # chunks cut inside tags and cells
+    assert ingest_mod.formula_cells(book, "数据") == want

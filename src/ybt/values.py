@@ -7,6 +7,7 @@ Nothing here knows about workbooks or the spec model beyond a code list's (code,
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ class Problem:
 
 def resident_id_check(first17: str) -> str:
     """The check character of the first 17 digits of a resident ID number (GB 11643)."""
-    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+    if len(first17) != 17:
+        raise ValueError(f"17 digits expected, got {len(first17)}")
+    return ID_CHECK[sum(map(operator.mul, map(int, first17), ID_WEIGHTS)) % 11]
 
 
 def parse_resident_id(raw: str) -> tuple[str | None, Problem | None]:

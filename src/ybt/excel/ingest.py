@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import html
 import json
 import re
+import sys
 import zipfile
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,14 +30,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
-from xlsxwriter.utility import xl_rowcol_to_cell  # type: ignore[import-untyped]
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell  # type: ignore[import-untyped]
 
 from ybt import values
 from ybt.diagnostics import Diagnostic, Location, Severity, Text
-from ybt.excel.forms import ORG_COLUMN, Form, FormColumn, forms_of
+from ybt.excel.forms import TEXT_TYPES, Form, FormColumn, forms_of
 from ybt.excel.rules import BAD_VALUE, FORMULA, INCONSISTENT, NOT_TEMPLATE, REQUIRED, TEMPLATE_CHANGED
 from ybt.excel.template import FORMAT_TAG, META_SHEET, Layout, layout_of
 from ybt.model import Project
+from ybt.progress import progress
 from ybt.sql.frommanifest import project_from_manifest
 from ybt.sql.pool import Pool, PoolError
 
@@ -118,88 +122,265 @@ def read_meta(wb: CalamineWorkbook) -> dict[str, str] | None:
     return meta if meta.get("format") == FORMAT_TAG else None
 
 
+def _sheet_member(z: zipfile.ZipFile, sheet: str) -> str | None:
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    wbx = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    rid = next((s.get(f"{{{ns['r']}}}id") for s in wbx.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
+    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+
+
+_NAME = rb"(?:[A-Za-z_][\w.-]*:)?"
+#: A formula element (``<f>``, ``<f t="shared" …/>``, ``<x:f>``) — not ``<formula1>`` of a data validation.
+_FORMULA = re.compile(rb"<" + _NAME + rb"f[\s/>]")
+#: The same test, coarser (``…:f>`` without the ``<prefix``) and about ten times faster: the regex engine looks for "f".
+_FORMULA_QUICK = re.compile(rb"f(?<=[<:]f)[\s/>]")
+_FORMULA_BODY = re.compile(rb"<" + _NAME + rb"f\b[^>]*?(?:/>|>(.*?)</" + _NAME + rb"f>)", re.S)
+_CELL_START = re.compile(rb"<" + _NAME + rb"c[\s>]")
+_CELL_REF = re.compile(rb'\sr="([A-Za-z]{1,3}[0-9]{1,7})"')
+_CHUNK = 1 << 20
+
+
 def formula_cells(path: Path, sheet: str) -> dict[str, str]:
-    """Cells of ``sheet`` holding a formula (calamine reads only their cached values): reference → formula."""
+    """Cells of ``sheet`` holding a formula (calamine reads only their cached values): reference → formula.
+
+    The sheet's XML is streamed in chunks cut at row boundaries and searched for formula elements;
+    a sheet without any (every template ybt makes) costs one pass of a regular expression.
+    """
+    out: dict[str, str] = {}
     try:
         with zipfile.ZipFile(path) as z:
-            ns = {
-                "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-                "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-            }
-            wbx = ElementTree.fromstring(z.read("xl/workbook.xml"))
-            rid = next((s.get(f"{{{ns['r']}}}id") for s in wbx.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
-            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-            target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
-            if target is None:
+            member = _sheet_member(z, sheet)
+            if member is None:
                 return {}
-            member = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            raw = z.read(member)
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+            with z.open(member) as fh:
+                carry = b""
+                while True:
+                    chunk = fh.read(_CHUNK)
+                    buf = carry + chunk
+                    cut = _row_boundary(buf) if chunk else len(buf)
+                    part, carry = buf[:cut], buf[cut:]
+                    if _FORMULA_QUICK.search(part) and _FORMULA.search(part):
+                        _formulas_in(part, out)
+                    if not chunk:
+                        break
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError, EOFError, zlib.error):
         return {}
-    if b"<f" not in raw and b":f>" not in raw and b":f " not in raw:
-        return {}
-    out: dict[str, str] = {}
-    ref = ""
-    for event, el in ElementTree.iterparse(_bytes_io(raw), events=("start", "end")):
-        tag = el.tag.rsplit("}", 1)[-1]
-        if event == "start" and tag == "c":
-            ref = el.get("r", "")
-        elif event == "end" and tag == "f":
-            out[ref] = "=" + (el.text or "")
-        elif event == "end" and tag == "row":
-            el.clear()
     return out
 
 
-def _bytes_io(raw: bytes) -> Any:
-    import io
+def _row_boundary(buf: bytes) -> int:
+    """Just after the last ``</row>`` (or ``</x:row>``) in ``buf``, 0 if none: no cell straddles it."""
+    pos = buf.rfind(b"row>")
+    while pos > 0 and buf[pos - 1 : pos] not in (b"/", b":"):
+        pos = buf.rfind(b"row>", 0, pos)
+    return pos + 4 if pos > 0 else 0
 
-    return io.BytesIO(raw)
+
+def _formulas_in(part: bytes, out: dict[str, str]) -> None:
+    for m in _FORMULA_BODY.finditer(part):
+        window = part[max(0, m.start() - 4096) : m.start()]
+        starts = list(_CELL_START.finditer(window))
+        ref = ""
+        if starts:
+            tag = window[starts[-1].start() :]
+            tag = tag[: tag.find(b">") + 1] if b">" in tag else tag
+            hit = _CELL_REF.search(tag)
+            ref = hit.group(1).decode("ascii").upper() if hit else ""
+        body = m.group(1)
+        out[ref] = "=" + (html.unescape(body.decode("utf-8", "replace")) if body else "")
 
 
 # -- values ----------------------------------------------------------------------------------------
+
+#: A checked cell: the value to store and the problem (None when the value is good).
+Checked = tuple[Any, values.Problem | None]
+Check = Callable[[Any], Checked]
+_FORMULA_FIRST = frozenset(values.FORMULA_START)
+#: Types whose cells are stored as the text typed (after the length and pattern checks).
+_PLAIN_TEXT = frozenset({"string", "text", "division_code", "postal_code", "email"})
+_NOT_A_FORMULA = values.Problem("单元格里是公式，只能填写数据本身", "the cell holds a formula; enter the data itself")
+_FORMULA_TEXT = values.Problem("不能以 = + - @ 开头（会被当作公式执行）", "must not start with = + - @ (it would run as a formula)")
+_LOST_DIGITS = values.Problem(
+    "号码被 Excel 存成了数字，第 16 位以后已经丢失；请把这一列设为“文本”后重新输入（或在号码前加英文单引号）",
+    "Excel stored the number as a number and lost the digits after the 15th; format the column as text and type it again",
+)
 
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "")
 
 
-def _canon(c: FormColumn, v: Any) -> Any:
-    """A comparable form of a value, whether it came from a cell or the pool."""
-    if v is None:
+def _canonical(c: FormColumn) -> Callable[[Any], Any]:
+    """The function giving a comparable form of the column's values, whether from a cell or the pool."""
+    t = c.type
+    if t == "boolean":
+        return lambda v: None if v is None else (bool(v) if not isinstance(v, str) else v.lower() in ("1", "true", "t"))
+    if t in ("integer", "decimal"):
+
+        def number(v: Any) -> Any:
+            if v is None:
+                return None
+            if v.__class__ is int:
+                return str(v)
+            try:
+                d = Decimal(str(v))
+            except ArithmeticError:
+                return str(v)
+            return format(d.normalize(), "f") if d != 0 else "0"
+
+        return number
+    if t == "date":
+        return lambda v: None if v is None else (v.isoformat()[:10] if isinstance(v, date) else str(v)[:10])
+    if t == "datetime":
+        return lambda v: None if v is None else (v.isoformat(sep=" ") if isinstance(v, datetime) else str(v).replace("T", " "))
+    return lambda v: v if v is None or v.__class__ is str else str(v)
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip()
+
+
+def _constraint_check(c: FormColumn, pattern: re.Pattern[str] | None) -> Callable[[Any], values.Problem | None] | None:
+    """The column's min/max, length and pattern check of a parsed value (None when it has none)."""
+    k = c.field.constraints if c.field is not None else None
+    if k is None:
         return None
-    if c.type == "boolean":
-        return bool(v) if not isinstance(v, str) else v.lower() in ("1", "true", "t")
-    if c.type in ("integer", "decimal"):
-        try:
-            d = Decimal(str(v))
-        except ArithmeticError:
-            return str(v)
-        return format(d.normalize(), "f") if d != 0 else "0"
-    if c.type == "date":
-        return v.isoformat()[:10] if isinstance(v, date) else str(v)[:10]
-    if c.type == "datetime":
-        return v.isoformat(sep=" ") if isinstance(v, datetime) else str(v).replace("T", " ")
-    return str(v)
+    lo = Decimal(str(k.min)) if k.min is not None else None
+    hi = Decimal(str(k.max)) if k.max is not None else None
+    texts = c.codelist is None and c.type not in ("resident_id", "uscc")
+    max_len, min_len = (k.max_length, k.min_length) if texts else (None, None)
+    pat = pattern if texts else None
+    if lo is None and hi is None and max_len is None and min_len is None and pat is None:
+        return None
+
+    def check(value: Any) -> values.Problem | None:
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            if lo is not None and value < lo:
+                return values.Problem(f"不能小于 {k.min:g}", f"must be at least {k.min:g}")
+            if hi is not None and value > hi:
+                return values.Problem(f"不能大于 {k.max:g}", f"must be at most {k.max:g}")
+        if texts and isinstance(value, str):
+            if max_len is not None and len(value) > max_len:
+                return values.Problem(f"最多 {max_len} 个字，现有 {len(value)} 个", f"at most {max_len} characters, this has {len(value)}")
+            if min_len is not None and len(value) < min_len:
+                return values.Problem(f"至少 {min_len} 个字，现有 {len(value)} 个", f"at least {min_len} characters, this has {len(value)}")
+            if pat is not None and not pat.search(value):
+                return values.Problem("格式不符合填表规范，请查看“填表说明”", "the format breaks the filling rule; see the 填表说明 sheet")
+        return None
+
+    return check
+
+
+def _parser(c: FormColumn, lookups: dict[str, dict[str, str]], org_lookup: dict[str, str], org: str | None) -> Check:
+    """The column's type check of a non-blank cell (text already stripped): value and problem."""
+    t = c.type
+    k = c.field.constraints if c.field is not None else None
+    if t == "org":
+        only = org
+
+        def org_unit(raw: Any) -> Checked:
+            hit = org_lookup.get(raw) if raw.__class__ is str else None
+            value, problem = (hit, None) if hit is not None else values.parse_code(raw, org_lookup, "填报单位")
+            if value is not None and only is not None and value != only:
+                return value, values.Problem(f"本模板只能填报 {only} 的数据", f"this template is for {only} only")
+            return value, problem
+
+        return org_unit
+    if c.codelist is not None:
+        lookup, label = lookups[c.codelist.uid], c.codelist.label
+        if c.field is not None and c.field.multiple:
+
+            def several(raw: Any) -> Checked:
+                codes, problem = [], None
+                for part in (x for x in re.split(r"[、,，;；\s]+", str(raw)) if x):
+                    v1, pr = values.parse_code(part, lookup, label)
+                    problem = problem or pr
+                    if v1 is not None:
+                        codes.append(v1)
+                return ",".join(codes), problem
+
+            return several
+
+        def code(raw: Any) -> Checked:
+            hit = lookup.get(raw) if raw.__class__ is str else None
+            return (hit, None) if hit is not None else values.parse_code(raw, lookup, label)
+
+        return code
+    if t in ("resident_id", "bank_account"):
+        inner: Callable[[str], tuple[Any, values.Problem | None]] = values.parse_resident_id if t == "resident_id" else (lambda s: (s, None))
+
+        def identifier(raw: Any) -> Checked:
+            if isinstance(raw, float) and raw >= 1e15:
+                return None, _LOST_DIGITS
+            return inner(raw if raw.__class__ is str else _text(raw))
+
+        return identifier
+    if t == "uscc":
+        return lambda raw: values.parse_uscc(raw if raw.__class__ is str else _text(raw))
+    if t == "phone":
+        return lambda raw: values.parse_phone(raw if raw.__class__ is str else _text(raw))
+    if t == "date":
+        return values.parse_date
+    if t == "datetime":
+
+        def moment(raw: Any) -> Checked:
+            if isinstance(raw, datetime):
+                return raw, None
+            d, problem = values.parse_date(raw)
+            return (datetime(d.year, d.month, d.day) if d is not None else None), problem
+
+        return moment
+    if t == "year_month":
+        return values.parse_year_month
+    if t == "integer":
+        return values.parse_integer
+    if t == "decimal":
+        scale = k.scale if k is not None else None
+        return lambda raw: values.parse_decimal(raw, scale)
+    if t == "boolean":
+        return values.parse_boolean
+    return lambda raw: (raw if raw.__class__ is str else _text(raw), None)
 
 
 class _Checker:
+    """Per-column checks compiled once per file; :meth:`row` checks one row and reports at its cells."""
+
     def __init__(self, project: Project, form: Form, lay: Layout, ctx: _Ctx, org: str | None) -> None:
-        self.p = project
         self.form = form
         self.lay = lay
         self.ctx = ctx
-        self.org = org
-        self.lookups: dict[str, dict[str, str]] = {}
+        lookups: dict[str, dict[str, str]] = {}
         for c in lay.columns:
-            if c.codelist is not None and c.codelist.uid not in self.lookups:
-                self.lookups[c.codelist.uid] = values.code_lookup((v.code, v.label, v.aliases) for v in c.codelist.values if not v.deprecated)
-        org_vals = [(u.code, u.name, (f"{u.code} {u.name}",)) for u in project.org_units.values()]
-        self.org_lookup = values.code_lookup(org_vals)
-        self.patterns = {c.name: re.compile(c.field.constraints.pattern) for c in lay.columns if c.field is not None and c.field.constraints.pattern}
-        self.id_col = next((c for c in lay.columns if c.type == "resident_id" and c.field is not None and c.field.role == "self"), None)
-        self.sex_col = next((c for c in lay.columns if c.codelist is not None and "性别" in c.label and {"1", "2"} <= c.codelist.codes()), None)
-        self.birth_col = next((c for c in lay.columns if c.type in ("date", "year_month") and "出生" in c.label), None)
+            if c.codelist is not None and c.codelist.uid not in lookups:
+                lookups[c.codelist.uid] = values.code_lookup((v.code, v.label, v.aliases) for v in c.codelist.values if not v.deprecated)
+        org_lookup = values.code_lookup((u.code, u.name, (f"{u.code} {u.name}",)) for u in project.org_units.values())
+        #: per column: the column, its type check, its constraint check, and for the fast paths of text cells
+        #: the code lookup (code lists) or the longest text accepted without further checks (plain text; -1: none).
+        plan: list[tuple[FormColumn, Check, Callable[[Any], values.Problem | None] | None, dict[str, str] | None, int]] = []
+        for c in lay.columns:
+            k = c.field.constraints if c.field is not None else None
+            pattern = re.compile(k.pattern) if k is not None and k.pattern else None
+            constraint = _constraint_check(c, pattern)
+            lookup = lookups[c.codelist.uid] if c.codelist is not None and not (c.field is not None and c.field.multiple) and constraint is None else None
+            plain = -1
+            if c.type in _PLAIN_TEXT and c.codelist is None:
+                simple = k is None or (k.min_length is None and pattern is None and k.min is None and k.max is None)
+                plain = (k.max_length if k is not None and k.max_length is not None else sys.maxsize) if simple else -1
+            plan.append((c, _parser(c, lookups, org_lookup, org), constraint, lookup, plain))
+        self.plan = plan
+        cols = lay.columns
+        self.id_at = next((j for j, c in enumerate(cols) if c.type == "resident_id" and c.field is not None and c.field.role == "self"), None)
+        self.sex_at = next((j for j, c in enumerate(cols) if c.codelist is not None and "性别" in c.label and {"1", "2"} <= c.codelist.codes()), None)
+        self.birth_at = next((j for j, c in enumerate(cols) if c.type in ("date", "year_month") and "出生" in c.label), None)
 
     def bad(self, row: int, col: int, raw: Any, c: FormColumn, p: values.Problem, code: str = BAD_VALUE) -> None:
         shown = str(raw)
@@ -211,140 +392,90 @@ class _Checker:
             col,
         )
 
-    def cell(self, row: int, col: int, c: FormColumn, raw: Any) -> Any:
-        """The value to store, or None (after reporting) when the cell is wrong or empty."""
-        if isinstance(raw, str):
-            raw = raw.strip()
-            if values.formula_like(raw):
-                self.bad(
-                    row,
-                    col,
-                    raw,
-                    c,
-                    values.Problem("不能以 = + - @ 开头（会被当作公式执行）", "must not start with = + - @ (it would run as a formula)"),
-                    FORMULA,
-                )
-                return None
-        if _blank(raw):
-            if c.required:
-                self.ctx.add(REQUIRED, f"“{c.label}”是必填栏目，不能为空", f"{c.label} is required and is empty", row, col)
-            return None
-        t = c.type
-        k = c.field.constraints if c.field is not None else None
-        value: Any
-        problem: values.Problem | None
-        if t == "org":
-            value, problem = values.parse_code(raw, self.org_lookup, "填报单位")
-            if value is not None and self.org is not None and value != self.org:
-                problem = values.Problem(f"本模板只能填报 {self.org} 的数据", f"this template is for {self.org} only")
-        elif c.codelist is not None and c.field is not None and c.field.multiple:
-            parts = [x for x in re.split(r"[、,，;；\s]+", str(raw)) if x]
-            codes = []
-            problem = None
-            for part in parts:
-                v1, pr = values.parse_code(part, self.lookups[c.codelist.uid], c.codelist.label)
-                problem = problem or pr
-                if v1 is not None:
-                    codes.append(v1)
-            value = ",".join(codes)
-        elif c.codelist is not None:
-            value, problem = values.parse_code(raw, self.lookups[c.codelist.uid], c.codelist.label)
-        elif t in ("resident_id", "bank_account") and isinstance(raw, float) and raw >= 1e15:
-            value, problem = (
-                None,
-                values.Problem(
-                    "号码被 Excel 存成了数字，第 16 位以后已经丢失；请把这一列设为“文本”后重新输入（或在号码前加英文单引号）",
-                    "Excel stored the number as a number and lost the digits after the 15th; format the column as text and type it again",
-                ),
-            )
-        elif t == "resident_id":
-            value, problem = values.parse_resident_id(_text(raw))
-        elif t == "uscc":
-            value, problem = values.parse_uscc(_text(raw))
-        elif t == "phone":
-            value, problem = values.parse_phone(_text(raw))
-        elif t == "date":
-            value, problem = values.parse_date(raw)
-        elif t == "datetime":
-            if isinstance(raw, datetime):
-                value, problem = raw, None
-            else:
-                d, problem = values.parse_date(raw)
-                value = datetime(d.year, d.month, d.day) if d is not None else None
-        elif t == "year_month":
-            value, problem = values.parse_year_month(raw)
-        elif t == "integer":
-            value, problem = values.parse_integer(raw)
-        elif t == "decimal":
-            value, problem = values.parse_decimal(raw, k.scale if k is not None else None)
-        elif t == "boolean":
-            value, problem = values.parse_boolean(raw)
-        else:
-            value, problem = _text(raw), None
-        if problem is None and k is not None:
-            problem = self.constraint(c, value)
-        if problem is not None:
-            self.bad(row, col, raw, c, problem)
-            return None
-        return value
+    def row(self, r: int, cells: Sequence[Any], formulas: dict[int, str] | None) -> tuple[tuple[Any, ...], bool]:
+        """The row's values to store, in column order (None for a wrong cell), and whether all were good (problems reported)."""
+        out: list[Any] = []
+        ok = True
+        append = out.append
+        for j, (c, parse, constraint, lookup, plain) in enumerate(self.plan):
+            if formulas is not None and j in formulas:
+                self.bad(r, j, formulas[j], c, _NOT_A_FORMULA, FORMULA)
+                ok = False
+                append(None)
+                continue
+            raw = cells[j]
+            if raw.__class__ is str:
+                raw = raw.strip()
+                if not raw:
+                    raw = None
+                elif raw[0] in _FORMULA_FIRST and values.formula_like(raw):
+                    self.bad(r, j, raw, c, _FORMULA_TEXT, FORMULA)
+                    ok = False
+                    append(None)
+                    continue
+                elif lookup is not None:  # fast paths: a code written as the list shows it, plain text
+                    hit = lookup.get(raw)
+                    if hit is not None:
+                        append(hit)
+                        continue
+                elif len(raw) <= plain:
+                    append(raw)
+                    continue
+            if raw is None:
+                if c.required:
+                    self.ctx.add(REQUIRED, f"“{c.label}”是必填栏目，不能为空", f"{c.label} is required and is empty", r, j)
+                    ok = False
+                append(None)
+                continue
+            value, problem = parse(raw)
+            if problem is None and constraint is not None:
+                problem = constraint(value)
+            if problem is not None:
+                self.bad(r, j, raw, c, problem)
+                ok = False
+                value = None
+            append(value)
+        if ok:
+            ok = self.cross(r, out)
+        return tuple(out), ok
 
-    def constraint(self, c: FormColumn, value: Any) -> values.Problem | None:
-        k = c.field.constraints if c.field is not None else None
-        if k is None:
-            return None
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            if k.min is not None and value < Decimal(str(k.min)):
-                return values.Problem(f"不能小于 {k.min:g}", f"must be at least {k.min:g}")
-            if k.max is not None and value > Decimal(str(k.max)):
-                return values.Problem(f"不能大于 {k.max:g}", f"must be at most {k.max:g}")
-        if isinstance(value, str) and c.codelist is None and c.type not in ("resident_id", "uscc"):
-            if k.max_length is not None and len(value) > k.max_length:
-                return values.Problem(f"最多 {k.max_length} 个字，现有 {len(value)} 个", f"at most {k.max_length} characters, this has {len(value)}")
-            if k.min_length is not None and len(value) < k.min_length:
-                return values.Problem(f"至少 {k.min_length} 个字，现有 {len(value)} 个", f"at least {k.min_length} characters, this has {len(value)}")
-            pat = self.patterns.get(c.name)
-            if pat is not None and not pat.search(value):
-                return values.Problem("格式不符合填表规范，请查看“填表说明”", "the format breaks the filling rule; see the 填表说明 sheet")
-        return None
-
-    def cross(self, row: int, rec: dict[str, Any]) -> None:
-        if self.id_col is None or rec.get(self.id_col.name) is None:
-            return
-        rid = str(rec[self.id_col.name])
-        cols = {c.name: j for j, c in enumerate(self.lay.columns)}
-        if self.sex_col is not None and rec.get(self.sex_col.name) in ("1", "2"):
+    def cross(self, row: int, rec: list[Any]) -> bool:
+        """Sex and birth date against the ID number; False (after reporting) when they disagree."""
+        if self.id_at is None or rec[self.id_at] is None:
+            return True
+        rid = str(rec[self.id_at])
+        ok = True
+        sex = rec[self.sex_at] if self.sex_at is not None else None
+        if self.sex_at is not None and sex in ("1", "2"):
             implied = values.sex_of(rid)
-            if rec[self.sex_col.name] != implied:
+            if sex != implied:
                 zh_sex = "男" if implied == "1" else "女"
                 self.ctx.add(
                     INCONSISTENT,
                     f"性别与身份证号码不符：按身份证号码第 17 位应为“{zh_sex}”",
                     f"sex disagrees with the ID number: its 17th digit says {'male' if implied == '1' else 'female'}",
                     row,
-                    cols[self.sex_col.name],
+                    self.sex_at,
                     ("核对身份证号码和性别，改正填错的一项", "check the ID number and the sex and correct the wrong one"),
                 )
-        b = rec.get(self.birth_col.name) if self.birth_col is not None else None
-        if self.birth_col is not None and b is not None:
+                ok = False
+        b = rec[self.birth_at] if self.birth_at is not None else None
+        if self.birth_at is not None and b is not None:
             born = values.birth_date_of(rid)
             if born is not None:
                 got = b.isoformat() if isinstance(b, date) else str(b)
-                want = born.isoformat() if self.birth_col.type == "date" else born.isoformat()[:7]
+                want = born.isoformat() if self.lay.columns[self.birth_at].type == "date" else born.isoformat()[:7]
                 if got[: len(want)] != want:
                     self.ctx.add(
                         INCONSISTENT,
                         f"出生日期与身份证号码不符：按身份证号码应为 {want}",
                         f"the birth date disagrees with the ID number, which says {want}",
                         row,
-                        cols[self.birth_col.name],
+                        self.birth_at,
                         ("核对身份证号码第 7–14 位和出生日期", "check digits 7–14 of the ID number against the birth date"),
                     )
-
-
-def _text(raw: Any) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw).strip()
+                    ok = False
+        return ok
 
 
 # -- the file --------------------------------------------------------------------------------------
@@ -356,22 +487,34 @@ class Parsed:
     lay: Layout
     org: str | None
     period: str | None
-    rows: list[dict[str, Any]]
+    #: The checked rows, values in the layout's column order (填报单位 first when the template has no unit).
+    rows: list[tuple[Any, ...]]
     sha256: str
 
+    def data(self, rec: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The form's own columns of a row (without 填报单位)."""
+        return rec[1:] if self.org is None else rec
 
-def parse(path: Path, project: Project, diags: list[Diagnostic], display: str | None = None) -> Parsed | None:
+    def org_of(self, rec: tuple[Any, ...]) -> str:
+        return str(rec[0] if self.org is None else self.org)
+
+
+def parse(path: Path, project: Project, diags: list[Diagnostic], display: str | None = None, lang: str = "both") -> Parsed | None:
     """Read and check one workbook; problems go to ``diags``; None when it cannot be ingested."""
     shown = display or str(path)
     ctx = _Ctx(shown, "", diags)
     try:
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(block)
+        sha = digest.hexdigest()
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's problem, said plainly
         ctx.add(NOT_TEMPLATE, f"无法读取工作簿：{exc}", f"cannot read the workbook: {exc}", hint=REGENERATE)
         return None
     try:
-        return _parse(path, wb, project, ctx, sha)
+        return _parse(path, wb, project, ctx, sha, lang)
     except _Stop:
         return None
     finally:
@@ -380,7 +523,7 @@ def parse(path: Path, project: Project, diags: list[Diagnostic], display: str | 
             close()
 
 
-def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: str) -> Parsed:
+def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: str, lang: str) -> Parsed:
     meta = read_meta(wb)
     if meta is None:
         raise ctx.stop(
@@ -419,82 +562,91 @@ def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: s
         )
     ctx.sheet = sheet
     ws = wb.get_sheet_by_name(sheet)
-    start = ws.start or (0, 0)
-    formulas = formula_cells(path, sheet) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
-    rows_iter: Iterator[list[Any]] = iter(ws.iter_rows())
-    row0, col0 = start
+    row0, col0 = ws.start or (0, 0)
+    formulas = _by_row(formula_cells(path, sheet)) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
     header: dict[int, list[Any]] = {}
-    records: list[dict[str, Any]] = []
-    record_rows: list[int] = []
+    records: list[tuple[Any, ...]] = []
     checker = _Checker(project, form, lay, ctx, org)
     ncol = len(lay.columns)
     before = len(ctx.out)
     seen: dict[tuple[Any, ...], int] = {}
-    key_cols = [c.name for c in lay.columns if c.key]
+    key_at = [j for j, c in enumerate(lay.columns) if c.key]
+    by_unit = form.kind == "report"
+    org_at = 0 if org is None else None
+    summary = form.form == "summary" and form.kind == "report"
+    per_org: dict[Any, int] = {}
+    second_rows: list[tuple[int, Any]] = []
+    blank_row = [""] * ncol
     r = row0 - 1
-    for raw_row in rows_iter:
-        r += 1
-        cells = [None] * col0 + list(raw_row) if col0 else list(raw_row)
-        if r <= lay.header_last:
-            header[r] = cells
-            if r == lay.header_last:
-                _check_header(ctx, lay, header)
-            continue
-        if r < lay.first_data_row:
-            continue
-        for j in range(ncol, len(cells)):
-            if not _blank(cells[j]):
-                ctx.add(
-                    TEMPLATE_CHANGED,
-                    f"表格右侧多出了数据“{cells[j]}”：不要在模板外添加列",
-                    f"data '{cells[j]}' right of the form: do not add columns",
-                    r,
-                    j,
-                    REGENERATE,
-                )
-                break
-        row_vals = cells[:ncol] + [None] * (ncol - len(cells[:ncol]))
-        row_formulas = {j: formulas[xl_rowcol_to_cell(r, j)] for j in range(ncol) if formulas and xl_rowcol_to_cell(r, j) in formulas}
-        if all(_blank(v) for v in row_vals) and not row_formulas:
-            continue
-        rec: dict[str, Any] = {}
-        errors_before = len(ctx.out)
-        for j, c in enumerate(lay.columns):
-            if j in row_formulas:
-                checker.bad(
-                    r, j, row_formulas[j], c, values.Problem("单元格里是公式，只能填写数据本身", "the cell holds a formula; enter the data itself"), FORMULA
-                )
+    with progress(Text(f"检查 {ctx.file}", f"checking {ctx.file}"), total=max(ws.height - lay.first_data_row + row0, 0), lang=lang) as advance:
+        for raw_row in ws.iter_rows():
+            r += 1
+            cells = [None] * col0 + raw_row if col0 else raw_row
+            if r <= lay.header_last:
+                header[r] = cells
+                if r == lay.header_last:
+                    _check_header(ctx, lay, header)
                 continue
-            rec[c.name] = checker.cell(r, j, c, row_vals[j])
-        if len(ctx.out) == errors_before:
-            checker.cross(r, rec)
-        if key_cols and all(rec.get(k) is not None for k in key_cols):
-            kv = (rec.get(ORG_COLUMN, org) if form.kind == "report" else None, *(rec[k] for k in key_cols))
-            if kv in seen:
-                ctx.add(
-                    INCONSISTENT,
-                    f"与第 {seen[kv] + 1} 行重复（{'、'.join(str(x) for x in kv if x is not None)}）：同一对象只能填一行",
-                    f"duplicates row {seen[kv] + 1} ({', '.join(str(x) for x in kv if x is not None)}): one row per entity",
-                    r,
-                    lay.columns.index(next(c for c in lay.columns if c.name == key_cols[0])),
-                )
-            else:
-                seen[kv] = r
-        records.append(rec)
-        record_rows.append(r)
+            if r < lay.first_data_row:
+                continue
+            advance(1)
+            width = len(cells)
+            if width > ncol:
+                for j in range(ncol, width):
+                    if not _blank(cells[j]):
+                        ctx.add(
+                            TEMPLATE_CHANGED,
+                            f"表格右侧多出了数据“{cells[j]}”：不要在模板外添加列",
+                            f"data '{cells[j]}' right of the form: do not add columns",
+                            r,
+                            j,
+                            REGENERATE,
+                        )
+                        break
+                cells = cells[:ncol]
+            elif width < ncol:
+                cells = [*cells, *blank_row[width:]]
+            row_formulas = formulas.get(r) if formulas else None
+            if not row_formulas and all(v == "" or v is None or (v.__class__ is str and not v.strip()) for v in cells):
+                continue
+            rec, ok = checker.row(r, cells, row_formulas)
+            if key_at and all(rec[j] is not None for j in key_at):
+                kv = ((rec[0] if org_at is not None else org) if by_unit else None, *(rec[j] for j in key_at))
+                if kv in seen:
+                    ctx.add(
+                        INCONSISTENT,
+                        f"与第 {seen[kv] + 1} 行重复（{'、'.join(str(x) for x in kv if x is not None)}）：同一对象只能填一行",
+                        f"duplicates row {seen[kv] + 1} ({', '.join(str(x) for x in kv if x is not None)}): one row per entity",
+                        r,
+                        key_at[0],
+                    )
+                else:
+                    seen[kv] = r
+            if summary:
+                o = rec[0] if org_at is not None else org
+                per_org[o] = per_org.get(o, 0) + 1
+                if per_org[o] == 2:
+                    second_rows.append((r, o))
+            if ok and len(ctx.out) == before:  # once anything is wrong nothing is written: stop keeping rows
+                records.append(rec)
     if r < lay.header_last:
         _check_header(ctx, lay, header)
-    if form.form == "summary" and form.kind == "report":
-        per_org: dict[Any, int] = {}
-        for rec, at in zip(records, record_rows, strict=True):
-            o = rec.get(ORG_COLUMN, org)
-            per_org[o] = per_org.get(o, 0) + 1
-            if per_org[o] == 2:
-                ctx.add(INCONSISTENT, f"汇总表每个填报单位只能填一行（{o}），这是第二行", f"a summary has one row per unit ({o}); this is a second one", at, 0)
+    for at, o in second_rows:
+        ctx.add(INCONSISTENT, f"汇总表每个填报单位只能填一行（{o}），这是第二行", f"a summary has one row per unit ({o}); this is a second one", at, 0)
     if len(ctx.out) > before:
         raise _Stop()
     period = meta.get("period") or None
     return Parsed(form, lay, org, period, records, sha)
+
+
+def _by_row(formulas: dict[str, str]) -> dict[int, dict[int, str]]:
+    """Formula cells by 0-based row and column."""
+    out: dict[int, dict[int, str]] = {}
+    for ref, text in formulas.items():
+        if ref:
+            row, col = xl_cell_to_rowcol(ref)
+            out.setdefault(row, {})[col] = text
+    return out
 
 
 def _check_header(ctx: _Ctx, lay: Layout, header: dict[int, list[Any]]) -> None:
@@ -516,20 +668,40 @@ def _check_header(ctx: _Ctx, lay: Layout, header: dict[int, list[Any]]) -> None:
 
 # -- writing ---------------------------------------------------------------------------------------
 
+#: Rows compared with the pool per query and written per batch.
+BATCH = 500
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_JSON_KEY = json.JSONEncoder(ensure_ascii=False, default=str)
+
 
 def _db_value(pool: Pool, c: FormColumn, v: Any) -> Any:
-    if v is None:
-        return None
-    if pool.dialect == "sqlite":
+    return _db_converter(pool.dialect, c)(v)
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _db_converter(dialect: str, c: FormColumn) -> Callable[[Any], Any]:
+    """How the column's checked values are passed to the database (SQLite has no dates, decimals or booleans)."""
+    if dialect != "sqlite" or c.type in TEXT_TYPES or c.type == "org":
+        return _same
+    integer = c.type == "integer"
+
+    def sqlite_value(v: Any) -> Any:
+        if v is None:
+            return None
         if isinstance(v, bool):
             return int(v)
         if isinstance(v, Decimal):
-            return int(v) if v == v.to_integral_value() and c.type == "integer" else float(v)
+            return int(v) if v == v.to_integral_value() and integer else float(v)
         if isinstance(v, datetime):
             return v.isoformat(sep=" ")
         if isinstance(v, date):
             return v.isoformat()
-    return v
+        return v
+
+    return sqlite_value
 
 
 def _ensure_history(pool: Pool) -> None:
@@ -553,148 +725,228 @@ def _where(pool: Pool, names: Sequence[str]) -> str:
     return " AND ".join(f'"{n}" = {pool.param}' for n in names)
 
 
-def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, dry_run: bool = False) -> tuple[int, int, int, int]:
-    """Apply the file to the pool as a difference; returns (inserted, updated, deleted, unchanged)."""
+def _batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+@dataclass(slots=True)
+class _Changes:
+    """What one batch does to the pool: statements' parameters in the order they run, and history rows."""
+
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    deletes: list[tuple[Any, ...]] = field(default_factory=list)
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    #: SQL of a per-unit replacement (a roster without a key): run before the deletes and inserts.
+    replaced: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.updates or self.deletes or self.inserts or self.replaced)
+
+
+def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, dry_run: bool = False, lang: str = "both") -> tuple[int, int, int, int]:
+    """Apply the file to the pool as a difference; returns (inserted, updated, deleted, unchanged).
+
+    Rows are compared with the pool :data:`BATCH` at a time (one query per batch for a ledger with a
+    key, one per unit and period for a report) and written with ``executemany``, all in one
+    transaction that is only opened when something changes.
+    """
     form = parsed.form
-    data_cols = list(form.columns)
-    names = [c.name for c in data_cols]
-    by_name = {c.name: c for c in data_cols}
+    cols = list(form.columns)
+    names = [c.name for c in cols]
+    canon = [_canonical(c) for c in cols]
+    to_db = [_db_converter(pool.dialect, c) for c in cols]
+    # checked text values are already str: only the other columns need converting, on the fast paths
+    converted = [(j, canon[j]) for j, c in enumerate(cols) if c.type not in TEXT_TYPES]
+    db_converted = [(j, f) for j, f in enumerate(to_db) if f is not _same]
+    ncol = len(cols)
     p = pool.param
     t = f'"{form.table}"'
     scope_cols = ["org_unit", *(["period"] if form.periodic else [])]
-
-    def org_of(rec: dict[str, Any]) -> str:
-        return str(rec.get(ORG_COLUMN) or parsed.org)
-
-    orgs = sorted({org_of(rec) for rec in parsed.rows})
-    select_cols = _cols(["org_unit", *names])
-    if form.kind == "ledger":
-        sql = f"SELECT {select_cols} FROM {t}"
-        _, existing_rows = pool.query(sql)
-    else:
-        existing_rows = []
-        for o in orgs if parsed.org is None else [parsed.org]:
-            _, got = pool.query(f"SELECT {select_cols} FROM {t} WHERE {_where(pool, scope_cols)}", [o, parsed.period or ""])
-            existing_rows += got
     key_cols = list(form.key)
+    key_at = [names.index(k) for k in key_cols]
     keyed = bool(key_cols) or form.form == "summary"
-
-    def canon_row(vals: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(_canon(by_name[n], vals.get(n)) for n in names)
-
-    def kf(org: str, vals: dict[str, Any]) -> tuple[Any, ...]:
-        own = tuple(_canon(by_name[k], vals.get(k)) for k in key_cols)
-        return own if form.kind == "ledger" else (org, *own)
-
-    existing: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
-    existing_by_org: dict[str, list[dict[str, Any]]] = {}
-    for row in existing_rows:
-        vals = dict(zip(names, row[1:], strict=True))
-        existing_by_org.setdefault(str(row[0]), []).append(vals)
-        if keyed:
-            existing[kf(str(row[0]), vals)] = (str(row[0]), vals)
+    ledger = form.kind == "ledger"
+    period = parsed.period or ""
+    select_cols = _cols(["org_unit", *names])
     now = datetime.now().astimezone().replace(microsecond=0).isoformat()
     user = who or _os_user()
-    history: list[tuple[Any, ...]] = []
-    ops: list[tuple[str, list[Any]]] = []
-    ins_sql = f"INSERT INTO {t} ({_cols([*scope_cols, *names])}) VALUES ({', '.join([p] * (len(scope_cols) + len(names)))})"
+    ins_sql = f"INSERT INTO {t} ({_cols([*scope_cols, *names])}) VALUES ({', '.join([p] * (len(scope_cols) + ncol))})"
+    where_cols = key_cols if ledger else scope_cols + key_cols
+    upd_sql = f"UPDATE {t} SET {', '.join(f'{_cols([n])} = {p}' for n in ['org_unit', *names])} WHERE {_where(pool, where_cols)}"
+    del_sql = f"DELETE FROM {t} WHERE {_where(pool, scope_cols + key_cols)}"
+    scope_del_sql = f"DELETE FROM {t} WHERE {_where(pool, scope_cols)}"
+    hist_sql = f'INSERT INTO "{HISTORY}" VALUES ({", ".join([p] * 12)})'
 
-    def scope_vals(o: str) -> list[Any]:
-        return [o, parsed.period or ""] if form.periodic else [o]
+    def scope_vals(o: str) -> tuple[Any, ...]:
+        return (o, period) if form.periodic else (o,)
 
-    inserted = updated = deleted = unchanged = 0
+    def canon_of(vals: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(f(v) for f, v in zip(canon, vals, strict=True))
 
-    def hist(org: str, key: Any, action: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        def js(d: dict[str, Any] | None) -> str | None:
-            return None if d is None else json.dumps({k: _canon(by_name[k], v) for k, v in d.items() if k in by_name}, ensure_ascii=False)
+    def quick_canon(vals: Sequence[Any]) -> tuple[Any, ...]:
+        """canon_of for checked rows, whose text values are str; for pool rows equal to canon_of whenever it equals a checked row's."""
+        if not converted:
+            return tuple(vals)
+        out = list(vals)
+        for j, f in converted:
+            out[j] = f(out[j])
+        return tuple(out)
 
-        history.append(
-            (
-                now,
-                user,
-                file_label,
-                parsed.sha256,
-                form.uid,
-                form.table,
-                org,
-                parsed.period,
-                json.dumps(key, ensure_ascii=False, default=str),
-                action,
-                js(old),
-                js(new),
-            )
-        )
+    def db_of(vals: Sequence[Any]) -> tuple[Any, ...]:
+        if not db_converted:
+            return tuple(vals)
+        out = list(vals)
+        for j, f in db_converted:
+            out[j] = f(out[j])
+        return tuple(out)
 
-    def insert(org: str, rec: dict[str, Any]) -> None:
-        ops.append((ins_sql, [*scope_vals(org), *(_db_value(pool, by_name[n], rec.get(n)) for n in names)]))
+    def key_of(org: str, canonical: tuple[Any, ...]) -> tuple[Any, ...]:
+        own = tuple(canonical[j] for j in key_at)
+        return own if ledger else (org, *own)
 
-    if keyed:
-        matched: set[tuple[Any, ...]] = set()
-        for rec in parsed.rows:
-            org = org_of(rec)
-            k = kf(org, rec)
+    def js(canonical: tuple[Any, ...] | None) -> str | None:
+        return None if canonical is None else _JSON.encode(dict(zip(names, canonical, strict=True)))
+
+    def hist(ch: _Changes, org: str, key: Any, action: str, old: tuple[Any, ...] | None, new: tuple[Any, ...] | None) -> None:
+        row_key = _JSON_KEY.encode(key)
+        ch.history.append((now, user, file_label, parsed.sha256, form.uid, form.table, org, parsed.period, row_key, action, js(old), js(new)))
+
+    orgs = sorted({parsed.org_of(rec) for rec in parsed.rows})
+    counts = [0, 0, 0, 0]  # inserted, updated, deleted, unchanged
+    began = False
+
+    def apply(ch: _Changes) -> None:
+        nonlocal began
+        if dry_run or not ch:
+            return
+        if not began:
+            pool.begin()
+            began = True
+            _ensure_history(pool)
+        for params in ch.replaced:
+            pool.execute(scope_del_sql, params)
+        if ch.updates:
+            pool.executemany(upd_sql, ch.updates)
+        if ch.deletes:
+            pool.executemany(del_sql, ch.deletes)
+        if ch.inserts:
+            pool.executemany(ins_sql, ch.inserts)
+        if ch.history:
+            pool.executemany(hist_sql, ch.history)
+
+    Existing = dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[Any, ...]]]  # key → (unit, canonical values, values as stored)
+
+    def diff(ch: _Changes, batch: Sequence[tuple[Any, ...]], existing: Existing, matched: set[Any]) -> None:
+        for rec in batch:
+            org = parsed.org_of(rec)
+            vals = parsed.data(rec)
+            new = quick_canon(vals)
+            k = key_of(org, new)
             old = existing.get(k)
             if old is None:
-                insert(org, rec)
-                hist(org, k, "insert", None, rec)
-                inserted += 1
+                ch.inserts.append((*scope_vals(org), *db_of(vals)))
+                hist(ch, org, k, "insert", None, new)
+                counts[0] += 1
                 continue
             matched.add(k)
-            old_org, old_vals = old
-            if old_org == org and canon_row(old_vals) == canon_row(rec):
-                unchanged += 1
+            old_org, old_canon, stored = old
+            if old_org == org and old_canon == new:
+                counts[3] += 1
                 continue
-            where_cols = ([] if form.kind == "ledger" else scope_cols) + key_cols
-            where_vals = ([] if form.kind == "ledger" else scope_vals(org)) + [_db_value(pool, by_name[kc], rec.get(kc)) for kc in key_cols]
-            sets = ", ".join(f'"{n}" = {p}' for n in ["org_unit", *names])
-            ops.append(
-                (f"UPDATE {t} SET {sets} WHERE {_where(pool, where_cols)}", [org, *(_db_value(pool, by_name[n], rec.get(n)) for n in names), *where_vals])
-            )
-            hist(org, k, "update", old_vals, rec)
-            updated += 1
-        if form.kind == "report":  # the file is the unit's whole return for the period
-            for k, (old_org, old_vals) in existing.items():
-                if k not in matched and old_org in orgs:
-                    where_vals = [*scope_vals(old_org), *(_db_value(pool, by_name[kc], old_vals.get(kc)) for kc in key_cols)]
-                    ops.append((f"DELETE FROM {t} WHERE {_where(pool, scope_cols + key_cols)}", where_vals))
-                    hist(old_org, k, "delete", old_vals, None)
-                    deleted += 1
-    else:  # a roster without a key: the file replaces the unit's rows for the period when anything differs
-        for org in orgs:
-            new_rows = [rec for rec in parsed.rows if org_of(rec) == org]
-            old_rows = existing_by_org.get(org, [])
-            if sorted(map(repr, map(canon_row, new_rows))) == sorted(map(repr, map(canon_row, old_rows))):
-                unchanged += len(new_rows)
+            old_canon = canon_of(stored)
+            if old_org == org and old_canon == new:
+                counts[3] += 1
                 continue
-            ops.append((f"DELETE FROM {t} WHERE {_where(pool, scope_cols)}", scope_vals(org)))
-            for i, old_vals in enumerate(old_rows):
-                hist(org, i + 1, "delete", old_vals, None)
-            deleted += len(old_rows)
-            for i, rec in enumerate(new_rows):
-                insert(org, rec)
-                hist(org, i + 1, "insert", None, rec)
-            inserted += len(new_rows)
-    if dry_run or not ops:
-        return inserted, updated, deleted, unchanged
-    pool.begin()
+            db = db_of(vals)
+            where_vals = tuple(db[j] for j in key_at) if ledger else (*scope_vals(org), *(db[j] for j in key_at))
+            ch.updates.append((org, *db, *where_vals))
+            hist(ch, org, k, "update", old_canon, new)
+            counts[1] += 1
+
+    def existing_of(rows: Sequence[tuple[Any, ...]]) -> Existing:
+        found: Existing = {}
+        for row in rows:
+            stored = row[1:]
+            key = tuple(canon[j](stored[j]) for j in key_at)
+            found[key if ledger else (str(row[0]), *key)] = (str(row[0]), quick_canon(stored), stored)
+        return found
+
     try:
-        _ensure_history(pool)
-        inserts = [params for s, params in ops if s == ins_sql]
-        for s, params in ops:
-            if s != ins_sql:
-                pool.execute(s, params)
-        if inserts:
-            pool.executemany(ins_sql, inserts)
-        if history:
-            pool.executemany(f'INSERT INTO "{HISTORY}" VALUES ({", ".join([p] * 12)})', history)
-        pool.commit()
+        with progress(Text(f"写入 {form.table}", f"writing {form.table}"), total=len(parsed.rows), lang=lang) as advance:
+            if keyed and ledger:  # a ledger's rows are found by key, a batch per query, wherever they are
+                one = len(key_cols) == 1
+                cond = f"{_cols(key_cols)} IN ({', '.join([p] * BATCH)})" if one else ""
+                for batch in _batches(parsed.rows, BATCH):
+                    keys = [tuple(to_db[j](parsed.data(rec)[j]) for j in key_at) for rec in batch]
+                    if one:
+                        sql_cond = cond if len(keys) == BATCH else f"{_cols(key_cols)} IN ({', '.join([p] * len(keys))})"
+                        params: list[Any] = [k[0] for k in keys]
+                    else:
+                        sql_cond = " OR ".join(f"({_where(pool, key_cols)})" for _ in keys)
+                        params = [v for k in keys for v in k]
+                    _, got = pool.query(f"SELECT {select_cols} FROM {t} WHERE {sql_cond}", params)
+                    ch = _Changes()
+                    diff(ch, batch, existing_of(got), set())
+                    apply(ch)
+                    advance(len(batch))
+            elif keyed:  # a report: the file is the unit's whole return for the period
+                got = []
+                for o in orgs if parsed.org is None else [parsed.org]:
+                    got += pool.query(f"SELECT {select_cols} FROM {t} WHERE {_where(pool, scope_cols)}", [o, period])[1]
+                existing = existing_of(got)
+                del got
+                matched: set[Any] = set()
+                for batch in _batches(parsed.rows, BATCH):
+                    ch = _Changes()
+                    diff(ch, batch, existing, matched)
+                    apply(ch)
+                    advance(len(batch))
+                ch = _Changes()
+                for k, (old_org, _, stored) in existing.items():
+                    if k not in matched and old_org in orgs:
+                        ch.deletes.append((*scope_vals(old_org), *(to_db[j](stored[j]) for j in key_at)))
+                        hist(ch, old_org, k, "delete", canon_of(stored), None)
+                        counts[2] += 1
+                apply(ch)
+            else:  # a roster without a key: the file replaces the unit's rows for the period when anything differs
+                by_org: dict[str, list[tuple[Any, ...]]] = {}
+                for rec in parsed.rows:
+                    by_org.setdefault(parsed.org_of(rec), []).append(parsed.data(rec))
+                for org in orgs:
+                    where = _where(pool, scope_cols)
+                    _, got = pool.query(f"SELECT {select_cols} FROM {t} WHERE {where}", list(scope_vals(org)))
+                    old_rows = [canon_of(row[1:]) for row in got]
+                    new_rows = by_org[org]
+                    new_canon = [quick_canon(v) for v in new_rows]
+                    if sorted(map(repr, new_canon)) == sorted(map(repr, old_rows)):
+                        counts[3] += len(new_rows)
+                        advance(len(new_rows))
+                        continue
+                    ch = _Changes(replaced=[scope_vals(org)])
+                    for i, old_canon in enumerate(old_rows):
+                        hist(ch, org, i + 1, "delete", old_canon, None)
+                    counts[2] += len(old_rows)
+                    for i, (vals, new) in enumerate(zip(new_rows, new_canon, strict=True)):
+                        ch.inserts.append((*scope_vals(org), *db_of(vals)))
+                        hist(ch, org, i + 1, "insert", None, new)
+                    counts[0] += len(new_rows)
+                    apply(ch)
+                    advance(len(new_rows))
+        if began:
+            pool.commit()
     except Exception:
-        pool.rollback()
+        if began:
+            pool.rollback()
         raise
+    inserted, updated, deleted, unchanged = counts
     return inserted, updated, deleted, unchanged
 
 
-def ingest(paths: Sequence[Path], url: str, *, dry_run: bool = False, who: str | None = None, display: dict[Path, str] | None = None) -> list[IngestResult]:
+def ingest(
+    paths: Sequence[Path], url: str, *, dry_run: bool = False, who: str | None = None, display: dict[Path, str] | None = None, lang: str = "both"
+) -> list[IngestResult]:
     """Check and load each file; a file with any problem writes nothing (the others still load)."""
     pool = Pool.connect(url)
     try:
@@ -703,11 +955,11 @@ def ingest(paths: Sequence[Path], url: str, *, dry_run: bool = False, who: str |
         for path in paths:
             label = (display or {}).get(path, str(path))
             res = IngestResult(label)
-            parsed = parse(path, project, res.diagnostics, label)
+            parsed = parse(path, project, res.diagnostics, label, lang)
             if parsed is not None:
                 res.form, res.table, res.rows = parsed.form.uid, parsed.form.table, len(parsed.rows)
                 try:
-                    res.inserted, res.updated, res.deleted, res.unchanged = write(pool, parsed, path.name, who, dry_run)
+                    res.inserted, res.updated, res.deleted, res.unchanged = write(pool, parsed, path.name, who, dry_run, lang)
                     res.written = not dry_run and (res.inserted + res.updated + res.deleted) > 0
                 except Exception as exc:  # noqa: BLE001 - a database refusal is reported against the file
                     res.diagnostics.append(
