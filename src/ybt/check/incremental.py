@@ -93,16 +93,16 @@ DocTuple = tuple[str, str, int, Any, dict[Any, Any], dict[Any, Any]]
 
 
 class _Documents(Mapping[str, Document]):
-    """Catalog documents as cached (plain tuples), made Documents when looked up."""
+    """Catalog documents as cached (each marshalled on its own), made Documents when looked up."""
 
-    def __init__(self, raw: Mapping[str, DocTuple]) -> None:
+    def __init__(self, raw: Mapping[str, bytes]) -> None:
         self._raw = raw
         self._memo: dict[str, Document] = {}
 
     def __getitem__(self, key: str) -> Document:
         doc = self._memo.get(key)
         if doc is None:
-            doc = self._memo[key] = Document(*self._raw[key])
+            doc = self._memo[key] = Document(*marshal.loads(self._raw[key]))
         return doc
 
     def __contains__(self, key: object) -> bool:
@@ -150,7 +150,7 @@ class Cache:
     skeleton: bytes
     org_units: bytes
     #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
-    documents: dict[str, DocTuple]
+    documents: dict[str, bytes]
     reports: dict[str, ReportFacts]
     signatures: dict[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
@@ -326,11 +326,12 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         if o.library is None:
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
-    documents: dict[str, DocTuple] = {}
+    documents: dict[str, bytes] = {}
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
             d = o.doc
-            documents[u] = (d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions))
+            doc: DocTuple = (d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions))
+            documents[u] = marshal.dumps(doc)
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
     lazy_doc = dataclasses.replace(pdoc, positions=_LazyWhole(_pickle(dict(pdoc.positions))), key_positions=_LazyWhole(_pickle(dict(pdoc.key_positions))))
