@@ -297,6 +297,22 @@ _Loader: Any = (
 )
 
 
+#: One (line, column) tuple for each position, shared by all documents: fewer objects to allocate, to
+#: keep in memory and for the garbage collector to visit. Keyed by ``line << 32 | column`` (0-based).
+_POSITIONS: dict[int, tuple[int, int]] = {}
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    """The 1-based (line, column) of a mark, shared through ``_POSITIONS``."""
+    key = (mark.line << 32) | mark.column
+    pos = _POSITIONS.get(key)
+    if pos is None:
+        if len(_POSITIONS) >= 1_000_000:
+            _POSITIONS.clear()
+        pos = _POSITIONS[key] = (mark.line + 1, mark.column + 1)
+    return pos
+
+
 class _Builder:
     """Builds plain values from composed nodes, recording positions and checking safety."""
 
@@ -340,8 +356,7 @@ class _Builder:
         self.count += 1
         if self.count > self.max_nodes or depth > self.max_depth:
             raise self._limit(node, depth) or _Stop()
-        mark = node.start_mark
-        self.positions[path] = (mark.line + 1, mark.column + 1)
+        self.positions[path] = _position(node.start_mark)
         cls: type[Node] | None = node.__class__
         if cls is ScalarNode:
             return self._scalar_value(node)  # type: ignore[arg-type]
@@ -409,12 +424,14 @@ class _Builder:
         positions = self.positions
         max_nodes = self.max_nodes
         scalar_ok = depth <= self.max_depth
+        shared = _POSITIONS
         for i, item in enumerate(node.value):
             p = (*path, i)
             if scalar_ok and item.__class__ is ScalarNode and self.count < max_nodes:
                 self.count += 1
                 mark = item.start_mark
-                positions[p] = (mark.line + 1, mark.column + 1)
+                pos = shared.get((mark.line << 32) | mark.column)
+                positions[p] = pos if pos is not None else _position(mark)
                 tag = item.tag
                 append(item.value if tag == _STR else self._scalar_value(item))
             else:
@@ -429,6 +446,7 @@ class _Builder:
         key_positions = self.key_positions
         max_nodes = self.max_nodes
         scalar_ok = depth <= self.max_depth
+        shared = _POSITIONS
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 merges.append((key_node, value_node))
@@ -442,7 +460,7 @@ class _Builder:
                 )
             key = key_node.value
             mark = key_node.start_mark
-            kpos = (mark.line + 1, mark.column + 1)
+            kpos = shared.get((mark.line << 32) | mark.column) or _position(mark)
             p = (*path, key)
             if key in out:
                 # Only this mapping's own keys are in ``out`` yet, and the first one's position is recorded.
@@ -452,7 +470,8 @@ class _Builder:
             if scalar_ok and value_node.__class__ is ScalarNode and self.count < max_nodes:
                 self.count += 1
                 mark = value_node.start_mark
-                positions[p] = (mark.line + 1, mark.column + 1)
+                pos = shared.get((mark.line << 32) | mark.column)
+                positions[p] = pos if pos is not None else _position(mark)
                 out[key] = value_node.value if value_node.tag == _STR else self._scalar_value(value_node)
             else:
                 out[key] = self.build(value_node, p, depth)
@@ -487,7 +506,7 @@ class _Builder:
                 for k, v in merged.items():
                     out.setdefault(k, v)
         # The mapping's own position wins over positions recorded while merging.
-        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.positions[path] = _position(node.start_mark)
 
 
 @contextmanager
@@ -611,21 +630,27 @@ def _config_strings(doc: Document | None, key: str) -> list[str]:
 
 def discover(root: Path, include: list[str], exclude: list[str], skip: str) -> list[Path]:
     """Spec files below ``root`` matching ``include`` and not ``exclude``, in a stable order."""
-    found: set[Path] = set()
+    return [p for p, _ in _discover(root, include, exclude, skip)]
+
+
+def _discover(root: Path, include: list[str], exclude: list[str], skip: str) -> list[tuple[Path, str]]:
+    """:func:`discover` with each file's path relative to ``root`` (POSIX)."""
+    found: dict[Path, str] = {}
     for pattern in include or list(DEFAULT_INCLUDE):
         for p in root.glob(pattern):
-            if not p.is_file():
+            if p in found or not p.is_file():
                 continue
             rel = p.relative_to(root)
             parts = rel.parts
-            if rel.as_posix() == skip:
+            posix = rel.as_posix()
+            if posix == skip:
                 continue
             if any(part.startswith(".") for part in parts) or any(part in DEFAULT_EXCLUDE_DIRS for part in parts[:-1]):
                 continue
-            if any(fnmatch.fnmatch(rel.as_posix(), pat) for pat in exclude):
+            if any(fnmatch.fnmatch(posix, pat) for pat in exclude):
                 continue
-            found.add(p)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+            found[p] = posix
+    return sorted(found.items(), key=lambda item: item[1])
 
 
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
@@ -644,8 +669,8 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
     include = _config_strings(config, "include")
     exclude = _config_strings(config, "exclude")
     files: list[SourceFile] = []
-    for path in discover(root, include, exclude, config_name):
-        sf = _read_file(path, path.relative_to(root).as_posix(), shown(path), diags, limits)
+    for path, rel in _discover(root, include, exclude, config_name):
+        sf = _read_file(path, rel, shown(path), diags, limits)
         if sf is not None:
             files.append(sf)
     return SourceSet(name, root, is_library, config_file, tuple(files))
