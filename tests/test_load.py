@@ -149,3 +149,77 @@ def test_documents_before_a_syntax_error_are_kept(tmp_path: Path) -> None:
 def test_trailing_document_separator_is_not_a_document(tmp_path: Path) -> None:
     sf, diags = load(tmp_path, "kind: field\nid: a\n---\n# nothing more\n")
     assert not diags and sf is not None and len(sf.documents) == 1
+
+
+def test_scalars_resolve_as_the_safe_loader_does(tmp_path: Path) -> None:
+    import yaml
+
+    text = "a: [0, 017, 0x1F, 1_000, 1:30, 1.5, .inf, 1e3, yes, No, off, ~, null, '', f01, n1, ' 7', \"true\", =a, <<a]\n"
+    sf, diags = load(tmp_path, text)
+    assert not diags and sf is not None
+    expected = yaml.safe_load(text)["a"]
+    assert sf.documents[0].data["a"] == expected
+    assert [type(v) for v in sf.documents[0].data["a"]] == [type(v) for v in expected]
+
+
+@pytest.mark.parametrize("text", ["kind: field\nid: =\n", "kind: field\nid: <<\n"])
+def test_special_plain_scalars_are_refused_as_tags(tmp_path: Path, text: str) -> None:
+    _, diags = load(tmp_path, text)
+    assert at(only(diags, "YBT003")) == (2, 5)
+
+
+def test_merged_keys_keep_the_positions_of_the_merged_mapping(tmp_path: Path) -> None:
+    sf, diags = load(tmp_path, "base: &b {a: 1, c: 2}\nx:\n  a: 5\n  <<: *b\n")
+    assert not diags and sf is not None
+    doc = sf.documents[0]
+    assert doc.data["x"] == {"a": 5, "c": 2}
+    assert doc.positions[("x",)] == (3, 3)
+    assert doc.positions[("x", "c")] == (1, 20)
+
+
+def test_parse_documents_matches_read_file(tmp_path: Path) -> None:
+    from ybt.load import parse_documents
+
+    text = "kind: field\nid: a\n---\nkind: field\nid: [b\n"
+    sf, file_diags = load(tmp_path, text)
+    diags = Diagnostics()
+    docs = parse_documents(text, "doc.yaml", "doc.yaml", diags)
+    assert sf is not None and docs is not None
+    assert [(d.data, dict(d.positions)) for d in docs] == [(d.data, dict(d.positions)) for d in sf.documents]
+    assert codes(tuple(diags.items)) == codes(file_diags) == ["YBT001"]
+    assert parse_documents("id: [b\n", "x.yaml", "x.yaml", Diagnostics()) is None
+
+
+def test_loading_restores_the_garbage_collector(tmp_path: Path) -> None:
+    import gc
+
+    from ybt.load import load_project
+
+    (tmp_path / "ybt.yaml").write_text("kind: project\nid: p\n", encoding="utf-8")
+    assert gc.isenabled()
+    load_project(tmp_path, Diagnostics())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_project(tmp_path, Diagnostics())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_project_files_are_shown_as_display_path_shows_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ybt.load import display_path, load_project
+
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "ybt.yaml").write_text("kind: project\nid: p\n", encoding="utf-8")
+    (real / "sub" / "a.yaml").write_text("kind: field\nid: a\n", encoding="utf-8")
+    (tmp_path / "elsewhere.yaml").write_text("kind: field\nid: b\n", encoding="utf-8")
+    (real / "b.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    loaded = load_project(Path("link"), Diagnostics())
+    assert loaded is not None
+    shown = {sf.rel: sf.file for sf in loaded.project.all_files()}
+    assert shown == {rel: display_path(Path("link") / rel) for rel in ("ybt.yaml", "b.yaml", "sub/a.yaml")}
+    assert shown["b.yaml"] == "elsewhere.yaml" and shown["sub/a.yaml"] == "real/sub/a.yaml"
