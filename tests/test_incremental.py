@@ -76,11 +76,31 @@ def test_title_edit_and_a_new_duplicate_report(project: Path) -> None:
     codes = {c for c, *_ in _findings(fast)}
     assert "YBT106" in codes  # the copy duplicates the admitted report
     _same_as_full(project, fast)
-    # and the cache it left behind is the one a full check would leave: deleting the copy again
+    # deleting the copy again: still the answer of a full check
     copy.unlink()
     back = _run(project)
     assert back.stats.mode == "reports"
     _same_as_full(project, back)
+
+
+def test_the_cache_refreshed_by_an_incremental_run_is_the_one_a_full_run_leaves(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ybt.check.incremental as inc
+
+    monkeypatch.setattr(inc, "REFRESH_AFTER", 1)  # write the cache after every incremental run
+    path = project / REPORT
+    original = path.read_text(encoding="utf-8")
+    copy = project / "departments" / "mz" / "reports" / "csdb_hmc_copy.yaml"
+    copy.write_text(original.replace("id: csdb_hmc", "id: csdb_hmc_copy", 1), encoding="utf-8")
+    assert _run(project).stats.mode == "reports"
+    path.write_text(original.replace("title: ", "title: 又改了的", 1), encoding="utf-8")
+    second = _run(project)  # against the cache the first incremental run wrote
+    assert second.stats.mode == "reports" and second.stats.changed_files == [REPORT.as_posix()]
+    _same_as_full(project, second)
+    copy.unlink()
+    path.write_text(original, encoding="utf-8")
+    third = _run(project)
+    assert third.stats.mode == "reports"
+    _same_as_full(project, third)
 
 
 def test_catalog_change_takes_the_full_path(project: Path) -> None:

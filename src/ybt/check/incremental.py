@@ -53,6 +53,10 @@ from ybt.validate import validate_set
 CACHE_FORMAT = 1
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
+#: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
+#: redoes the same small update, which costs less than writing the cache (the usual editor loop: one
+#: report edited again and again).
+REFRESH_AFTER = 8
 _MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
@@ -531,7 +535,8 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             sups[sf.file] = found_sups
     findings = [*cache.catalog_findings, *run.project, *(d for ds in per_report.values() for d in ds)]
     result = finish(project, findings, options, sups, starts)
-    _refresh(root, cache, current, changed, fresh, new_facts, facts, dupes, per_report, sups, starts, old_uids)
+    if len(changed) >= REFRESH_AFTER:
+        _refresh(root, cache, current, changed, fresh, new_facts, facts, dupes, per_report, sups, starts, old_uids)
     return result
 
 
