@@ -172,7 +172,7 @@ def compile_cmd(
         out_dir = project / "target"
     written: list[str] = []
     if result.ok and result.project is not None:
-        files = generator.generate(result.project, {"dialect": dialect} if dialect else {})
+        files = generator.generate(result.project, {"dialect": dialect, "lang": _lang()})
         written = [display_path(p) for p in atomic.write_tree(out_dir, files)]
     counts = _project_summary(result)
     _report(result, fmt, {"written": written, "objects": counts})

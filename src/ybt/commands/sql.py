@@ -75,7 +75,7 @@ def build_cmd(
     from ybt.emit.sql import generate
 
     model = compiled_or_exit(project, DiagFormat.text)
-    files = generate(model, {"dialect": dialect.value})
+    files = generate(model, {"dialect": dialect.value, "lang": lang()})
     out_dir = out if out is not None else project / "target" / "sql" / dialect.value
     written = atomic.write_tree(out_dir, files)
     manifest = json.loads(files["sql_manifest.json"])
@@ -103,7 +103,7 @@ def migrate_cmd(
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail_usage(f"无法读取 --from 的 manifest：{exc}", f"cannot read the --from manifest: {exc}")
     model = compiled_or_exit(project, DiagFormat.text)
-    mig = migrate(build(old_project, dialect.value), build(model, dialect.value), renames_of(model))
+    mig = migrate(build(old_project, dialect.value, lang=lang()), build(model, dialect.value, lang=lang()), renames_of(model))
     header = [f"-- ybt sql migrate: {display_path(from_)} → {display_path(project)} ({dialect.value})"]
     if not mig.ok:
         header.append("-- 有不能安全迁移的改动，见诊断信息 / some changes cannot be migrated safely: see the diagnostics")

@@ -1,6 +1,7 @@
 """The SQL generator: the data pool's tables, views, roles and grants for one dialect.
 
-``options["dialect"]`` picks the dialect (sqlite, duckdb, postgres, mysql, spark; default sqlite).
+``options["dialect"]`` picks the dialect (sqlite, duckdb, postgres, mysql, spark; default sqlite);
+``options["lang"]`` (zh, en or both), when given, shows a progress bar on stderr while a large build runs.
 Files: ``tables/<name>.sql`` and ``views/<name>.sql`` (one per object), ``metadata.sql``,
 ``roles.sql``, ``grants.sql``, the ordered ``all.sql`` and ``sql_manifest.json`` (the order, each
 object's dependencies, columns, grants and what SQL cannot express). See docs/sql.md.
@@ -22,7 +23,8 @@ def generate(project: Project, options: Mapping[str, Any]) -> dict[str, bytes]:
     dialect = str(options.get("dialect") or DEFAULT_DIALECT)
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}; one of {', '.join(DIALECTS)}")
-    return build(project, dialect).files()
+    lang = options.get("lang")  # the CLI's message language: a progress bar on long builds
+    return build(project, dialect, lang=str(lang) if lang else None).files()
 
 
 GENERATOR = register(

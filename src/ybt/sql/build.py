@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
 
 from ybt import __version__
-from ybt.diagnostics import Location
+from ybt.diagnostics import Location, Text
 from ybt.model import LEVELS, Column, Condition, Field, Ledger, Project, Report
+from ybt.progress import progress
 from ybt.sql import DEFAULT_DIALECT, DIALECTS
+from ybt.sql.render import Renderer, literal, quoted
 
 MAX_IDENT = 63
 ORG_TABLE = "org_units"
@@ -51,6 +53,11 @@ CONSTRAINTS = frozenset({"sqlite", "postgres", "duckdb", "mysql"})
 GRANTS = frozenset({"postgres", "mysql", "spark"})
 
 
+#: Short names used throughout (and by :mod:`ybt.sql.migrate` and :mod:`ybt.sql.pool`).
+q = quoted
+lit = literal
+
+
 def ident_name(*parts: str) -> str:
     """A table, view or column name from id parts; names longer than 63 characters keep a hash."""
     name = "_".join(parts)
@@ -58,10 +65,6 @@ def ident_name(*parts: str) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[: MAX_IDENT - 9]}_{digest}"
-
-
-def q(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
 
 
 def table(name: str) -> exp.Table:
@@ -72,14 +75,23 @@ def col(name: str, alias: str | None = None) -> exp.Column:
     return exp.Column(this=q(name), table=q(alias) if alias else None)
 
 
-def lit(value: Any) -> exp.Expr:
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int | float):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
+def datatype(kind: str, *params: int) -> exp.DataType:
+    """A data type built as a node (``datatype("DECIMAL", 20, 4)``): the same tree sqlglot parses, without parsing."""
+    return exp.DataType(this=exp.DataType.Type[kind], expressions=[exp.DataTypeParam(this=exp.Literal.number(n)) for n in params] or None, nested=False)
+
+
+def fresh(t: exp.DataType) -> exp.DataType:
+    """A new node equal to ``t``, a type from :func:`datatype` (cheaper than a deep copy)."""
+    return datatype(t.this.name, *(int(p.this.this) for p in t.expressions))
+
+
+def alias(e: exp.Expr, name: str) -> exp.Alias:
+    """``e AS "name"`` (``e`` becomes part of the alias: build it for this one place)."""
+    return exp.Alias(this=e, alias=q(name))
+
+
+#: A field's place in a view's FROM: (column, table alias), by field uid ("__org__": the row's org unit).
+Fields = dict[str, tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,49 +247,50 @@ def _sql_file(statements: Sequence[str], header: Sequence[str] = ()) -> bytes:
 
 
 class _Builder:
-    def __init__(self, project: Project, dialect: str) -> None:
+    def __init__(self, project: Project, dialect: str, fast: bool = True) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
         self.p = project
         self.d = dialect
         self.out = SqlBuild(dialect, project.id)
         self.ledger_cols: dict[str, dict[str, str]] = {}  # ledger uid → field uid → column name
-        self.meta_cols: list[tuple[Any, ...]] = []
-        self.meta_objs: list[tuple[Any, ...]] = []
-
-    # -- rendering ---------------------------------------------------------------------------------
-
-    def sql(self, e: exp.Expr) -> str:
-        return e.sql(dialect=self.d, pretty=True, identify=True)
+        self.type_sqls: dict[exp.DataType, str] = {}
+        self.render = Renderer(dialect, fast)
+        self.sql = self.render.sql
+        #: Called once per ledger and twice per report (its table, its views): the progress bar.
+        self.advance: Callable[[int], None] = lambda n: None
 
     # -- types and constraints ---------------------------------------------------------------------
 
     def dtype(self, f: Field | None, aggregate: str | None = None) -> exp.DataType:
         if aggregate in ("count", "count_distinct"):
-            return exp.DataType.build("BIGINT")
+            return datatype("BIGINT")
         if aggregate == "avg":
-            return exp.DataType.build("DECIMAL(20, 4)")
+            return datatype("DECIMAL", 20, 4)
         if f is None:
-            return exp.DataType.build("TEXT")
+            return datatype("TEXT")
         base = f.base_type
         if base == "integer":
-            return exp.DataType.build("BIGINT")
+            return datatype("BIGINT")
         if base == "decimal":
             scale = f.constraints.scale if f.constraints.scale is not None else 4
-            return exp.DataType.build(f"DECIMAL(20, {scale})")
+            return datatype("DECIMAL", 20, scale)
         if base == "date":
-            return exp.DataType.build("DATE")
+            return datatype("DATE")
         if base == "datetime":
-            return exp.DataType.build("TIMESTAMP")
+            return datatype("TIMESTAMP")
         if base == "boolean":
-            return exp.DataType.build("BOOLEAN")
+            return datatype("BOOLEAN")
         if self.d == "mysql" and f.type != "text":
             # MySQL cannot index TEXT (keys, foreign keys): bounded strings there.
-            return exp.DataType.build(f"VARCHAR({f.constraints.max_length or (64 if f.type == 'code' else 255)})")
-        return exp.DataType.build("TEXT")
+            return datatype("VARCHAR", f.constraints.max_length or (64 if f.type == "code" else 255))
+        return datatype("TEXT")
 
     def type_sql(self, t: exp.DataType) -> str:
-        return t.sql(dialect=self.d)
+        hit = self.type_sqls.get(t)  # a few distinct types, tens of thousands of columns
+        if hit is None:
+            hit = self.type_sqls[t] = t.sql(dialect=self.d)
+        return hit
 
     def checks(self, f: Field, name: str, obj: str) -> list[tuple[str, exp.Expr]]:
         c = f.constraints
@@ -306,7 +319,7 @@ class _Builder:
             constraints.append(exp.ColumnConstraint(kind=exp.NotNullColumnConstraint()))
         if self.d in INLINE_COMMENT and label:
             constraints.append(exp.ColumnConstraint(kind=exp.CommentColumnConstraint(this=lit(label))))
-        return exp.ColumnDef(this=q(name), kind=t.copy(), constraints=constraints or None)
+        return exp.ColumnDef(this=q(name), kind=fresh(t), constraints=constraints or None)
 
     def create_table(
         self,
@@ -318,8 +331,9 @@ class _Builder:
         label: str = "",
     ) -> tuple[str, dict[str, exp.ColumnDef]]:
         """CREATE TABLE; the column definitions returned carry their own FK and CHECK (for ALTER TABLE ADD COLUMN)."""
+        # The statement gets trees of its own: rendering may rewrite them (SQLite moves a key into its column).
+        items: list[exp.Expr] = [self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols]
         defs = {n: self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols}
-        items: list[exp.Expr] = list(defs.values())
         if self.d in CONSTRAINTS:
             if pk:
                 items.append(exp.PrimaryKey(expressions=[q(c) for c in pk]))
@@ -341,27 +355,21 @@ class _Builder:
 
     @staticmethod
     def add_constraint(defs: dict[str, exp.ColumnDef], column: str, kind: exp.Expr) -> None:
-        """Keep a table constraint on a copy of its column's definition, for ALTER TABLE ADD COLUMN."""
-        if column not in defs:
-            return
-        d = defs[column].copy()
-        d.append("constraints", exp.ColumnConstraint(kind=kind))
-        defs[column] = d
+        """Keep a table constraint on its column's definition too, for ALTER TABLE ADD COLUMN."""
+        if column in defs:
+            defs[column].append("constraints", exp.ColumnConstraint(kind=kind))
 
     def comments(self, kind: str, name: str, label: str, cols: Iterable[tuple[str, str]]) -> list[str]:
         if self.d not in COMMENT_ON:
             return []
-        out = [self.sql(exp.Comment(this=table(name), kind=kind, expression=lit(label)))] if label else []
-        for column, text in cols:
-            if text:
-                out.append(self.sql(exp.Comment(this=exp.Column(this=q(column), table=q(name)), kind="COLUMN", expression=lit(text))))
+        out = [self.render.comment(kind, name, None, label)] if label else []
+        out += [self.render.comment("COLUMN", name, column, text) for column, text in cols if text]
         return out
 
     def insert(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
         if not rows:
             return []
-        values = exp.Values(expressions=[exp.Tuple(expressions=[lit(v) for v in row]) for row in rows])
-        return [self.sql(exp.Insert(this=exp.Schema(this=table(name), expressions=[q(c) for c in columns]), expression=values))]
+        return [self.render.insert(name, columns, rows)]
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -408,10 +416,10 @@ class _Builder:
         )
 
     def str_key(self) -> exp.DataType:
-        return exp.DataType.build("VARCHAR(64)" if self.d == "mysql" else "TEXT")
+        return datatype("VARCHAR", 64) if self.d == "mysql" else datatype("TEXT")
 
     def text(self) -> exp.DataType:
-        return exp.DataType.build("VARCHAR(255)" if self.d == "mysql" else "TEXT")
+        return datatype("VARCHAR", 255) if self.d == "mysql" else datatype("TEXT")
 
     def codelist_table(self, uid: str) -> str:
         cl = self.p.codelists[uid]
@@ -426,8 +434,8 @@ class _Builder:
                 ("code", self.str_key(), True, "代码"),
                 ("label", self.text(), True, "名称"),
                 ("parent", self.str_key(), False, "上级代码"),
-                ("position", exp.DataType.build("INTEGER"), True, "顺序"),
-                ("deprecated", exp.DataType.build("BOOLEAN"), True, "已停用"),
+                ("position", datatype("INT"), True, "顺序"),
+                ("deprecated", datatype("BOOLEAN"), True, "已停用"),
             ]
             create, defs = self.create_table(name, cols, pk=["code"], label=cl.label)
             rows = tuple((v.code, v.label, v.parent, i + 1, v.deprecated) for i, v in enumerate(cl.values))
@@ -484,6 +492,7 @@ class _Builder:
 
     def ledgers(self) -> None:
         for uid in sorted(self.p.ledgers):
+            self.advance(1)
             led = self.p.ledgers[uid]
             name = ident_name("ledger", led.namespace, led.id)
             names = self.field_columns(led.field_uids())
@@ -531,6 +540,7 @@ class _Builder:
 
     def report_tables(self) -> None:
         for uid in sorted(self.p.reports):
+            self.advance(1)
             r = self.p.reports[uid]
             if r.sources:
                 continue
@@ -592,19 +602,18 @@ class _Builder:
                     return lit(str(x))
             return lit(str(x) if not isinstance(x, bool) else x)
 
-        e = expr.copy
         ops: dict[str, type[exp.Binary]] = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "ge": exp.GTE, "lt": exp.LT, "le": exp.LTE}
         if c.op in ops:
-            return ops[c.op](this=e(), expression=v(c.value))
+            return ops[c.op](this=expr, expression=v(c.value))
         if c.op in ("in", "not_in"):
-            inside = exp.In(this=e(), expressions=[v(x) for x in c.value])
+            inside = exp.In(this=expr, expressions=[v(x) for x in c.value])
             return exp.Not(this=inside) if c.op == "not_in" else inside
         if c.op == "between":
-            return exp.Between(this=e(), low=v(c.value[0]), high=v(c.value[1]))
+            return exp.Between(this=expr, low=v(c.value[0]), high=v(c.value[1]))
         if c.op == "is_null":
-            return exp.Is(this=e(), expression=exp.Null())
+            return exp.Is(this=expr, expression=exp.Null())
         if c.op == "not_null":
-            return exp.Not(this=exp.Is(this=e(), expression=exp.Null()))
+            return exp.Not(this=exp.Is(this=expr, expression=exp.Null()))
         raise ValueError(f"unknown operator {c.op!r}")
 
     def conjunction(self, conds: Sequence[Condition], resolve: Any) -> exp.Expr | None:
@@ -619,19 +628,19 @@ class _Builder:
     def null_of(self, fuid: str | None) -> exp.Expr:
         return exp.Cast(this=exp.Null(), to=self.dtype(self.p.fields.get(fuid) if fuid else None))
 
-    def source_plan(self, r: Report, view: str) -> tuple[exp.Select, dict[str, exp.Expr], list[str]]:
+    def source_plan(self, r: Report, view: str) -> tuple[exp.Select, Fields, list[str]]:
         """FROM/JOIN over the report's ledgers; the expression of every field they hold."""
         ledgers: list[Ledger] = [self.p.ledgers[s] for s in r.sources if s in self.p.ledgers]
         base = ledgers[0]
         base_name = ident_name("ledger", base.namespace, base.id)
         sel = exp.select().from_(exp.Table(this=q(base_name), alias=exp.TableAlias(this=q("t0"))))
-        fields: dict[str, exp.Expr] = {}
+        fields: Fields = {}
         deps = [base_name]
         for fuid, column in self.ledger_cols[base.uid].items():
-            fields.setdefault(fuid, col(column, "t0"))
-        fields["__org__"] = col("org_unit", "t0")
+            fields.setdefault(fuid, (column, "t0"))
+        fields["__org__"] = ("org_unit", "t0")
         for i, led in enumerate(ledgers[1:], start=1):
-            alias = f"t{i}"
+            t = f"t{i}"
             cols = self.ledger_cols[led.uid]
             keys = [k for k in base.key if k in cols] or [k for k in led.key if k in self.ledger_cols[base.uid]]
             name = ident_name("ledger", led.namespace, led.id)
@@ -640,18 +649,18 @@ class _Builder:
                 continue
             on: exp.Expr | None = None
             for k in keys:
-                eq = exp.EQ(this=col(cols[k], alias), expression=col(self.ledger_cols[base.uid][k], "t0"))
+                eq = exp.EQ(this=col(cols[k], t), expression=col(self.ledger_cols[base.uid][k], "t0"))
                 on = eq if on is None else exp.And(this=on, expression=eq)
-            sel = sel.join(exp.Table(this=q(name), alias=exp.TableAlias(this=q(alias))), on=on, join_type="inner")
+            sel = sel.join(exp.Table(this=q(name), alias=exp.TableAlias(this=q(t))), on=on, join_type="inner", copy=False)
             deps.append(name)
             for fuid, column in cols.items():
-                fields.setdefault(fuid, col(column, alias))
+                fields.setdefault(fuid, (column, t))
         return sel, fields, deps
 
-    def resolver(self, fields: dict[str, exp.Expr], view: str, r: Report, column: str | None) -> Any:
+    def resolver(self, fields: Fields, view: str, r: Report, column: str | None) -> Any:
         def resolve(fuid: str) -> exp.Expr:
             if fuid in fields:
-                return fields[fuid]
+                return col(*fields[fuid])
             self.out.gaps.append(Gap(view, column, f"field {fuid} is in none of the report's sources: NULL", r.uid))
             return self.null_of(fuid)
 
@@ -659,6 +668,7 @@ class _Builder:
 
     def report_views(self) -> None:
         for uid in sorted(self.p.reports):
+            self.advance(1)
             r = self.p.reports[uid]
             view = ident_name("view", r.department, r.id)
             if r.sources and all(s in self.p.ledgers for s in r.sources):
@@ -666,19 +676,19 @@ class _Builder:
             else:
                 tname = ident_name("report", r.department, r.id)
                 sel = exp.select().from_(exp.Table(this=q(tname), alias=exp.TableAlias(this=q("t0"))))
-                fields = {c.field: col(c.id, "t0") for c in r.columns if c.field and c.aggregate is None}
-                fields["__org__"] = col("org_unit", "t0")
+                fields = {c.field: (c.id, "t0") for c in r.columns if c.field and c.aggregate is None}
+                fields["__org__"] = ("org_unit", "t0")
                 deps = [tname]
             # A collected report's rows are already in its scope: the filler applied its ``where``.
             where = None if not r.sources else self.conjunction(r.where, self.resolver(fields, view, r, None))
             if where is not None:
-                sel = sel.where(where)
+                sel = sel.where(where, copy=False)
             meta: list[SqlColumn] = []
             collected = not r.sources
             if r.form == "summary" and not collected:
                 level = r.group_by or r.fill_level
                 sel = sel.join(
-                    exp.Table(this=q(ORG_TABLE), alias=exp.TableAlias(this=q("ou"))), on=exp.EQ(this=col("code", "ou"), expression=fields["__org__"])
+                    exp.Table(this=q(ORG_TABLE), alias=exp.TableAlias(this=q("ou"))), on=exp.EQ(this=col("code", "ou"), expression=col(*fields["__org__"]))
                 )
                 sel = sel.join(
                     exp.Table(this=q(ORG_TABLE), alias=exp.TableAlias(this=q("g"))),
@@ -690,24 +700,24 @@ class _Builder:
                     if LEVELS.index(led.org_level) < LEVELS.index(level):
                         self.out.gaps.append(Gap(view, "org_unit", f"ledger rows belong to a {led.org_level}, finer {level} rows are NULL", r.uid))
                 projections: list[exp.Expr] = [
-                    exp.alias_(col(f"{level}_code", "ou"), "org_unit", quoted=True),
-                    exp.alias_(col("name", "g"), "org_unit_name", quoted=True),
+                    alias(col(f"{level}_code", "ou"), "org_unit"),
+                    alias(col("name", "g"), "org_unit_name"),
                 ]
                 meta += [
                     SqlColumn("org_unit", self.type_sql(self.str_key()), False, "组织单位代码"),
                     SqlColumn("org_unit_name", self.type_sql(self.text()), False, "组织单位"),
                 ]
                 for c in r.columns:
-                    projections.append(exp.alias_(self.aggregate(c, fields, view, r), c.id, quoted=True))
+                    projections.append(alias(self.aggregate(c, fields, view, r), c.id))
                     f = self.p.fields.get(c.field) if c.field else None
                     meta.append(SqlColumn(c.id, self.type_sql(self.dtype(f, c.aggregate)), False, c.label, c.field, False, c.unit))
-                sel = sel.select(*projections).group_by(col(f"{level}_code", "ou"), col("name", "g"))
+                sel = sel.select(*projections, copy=False).group_by(col(f"{level}_code", "ou"), col("name", "g"), copy=False)
             else:
                 projections = []
                 if collected:
-                    projections.append(exp.alias_(col("period", "t0"), "period", quoted=True))
+                    projections.append(alias(col("period", "t0"), "period"))
                     meta.append(SqlColumn("period", self.type_sql(self.str_key()), True, "填报期别"))
-                projections.append(exp.alias_(fields["__org__"], "org_unit", quoted=True))
+                projections.append(alias(col(*fields["__org__"]), "org_unit"))
                 meta.append(SqlColumn("org_unit", self.type_sql(self.str_key()), True, "组织单位代码"))
                 for c in r.columns:
                     f = self.p.fields.get(c.field) if c.field else None
@@ -717,14 +727,14 @@ class _Builder:
                         e = self.null_of(None)
                     else:
                         e = self.resolver(fields, view, r, c.id)(c.field)
-                    projections.append(exp.alias_(e, c.id, quoted=True))
+                    projections.append(alias(e, c.id))
                     sens = f is not None and f.sensitivity == "sensitive" and c.aggregate is None
                     meta.append(SqlColumn(c.id, self.type_sql(self.dtype(f, c.aggregate)), False, c.label, c.field, sens, c.unit))
-                sel = sel.select(*projections)
+                sel = sel.select(*projections, copy=False)
             self.add_view(view, "view", r, sel, deps, meta)
             self.variants(view, r, meta)
 
-    def aggregate(self, c: Column, fields: dict[str, exp.Expr], view: str, r: Report) -> exp.Expr:
+    def aggregate(self, c: Column, fields: Fields, view: str, r: Report) -> exp.Expr:
         resolve = self.resolver(fields, view, r, c.id)
         cond = self.conjunction(c.where, resolve)
         value: exp.Expr = resolve(c.field) if c.field else lit(1)
@@ -740,7 +750,7 @@ class _Builder:
         fn: dict[str, type[exp.Func]] = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
         out: exp.Expr = fn[agg](this=value)
         if agg == "avg":
-            out = exp.Cast(this=out, to=exp.DataType.build("DECIMAL(20, 4)"))
+            out = exp.Cast(this=out, to=datatype("DECIMAL", 20, 4))
         return out
 
     def add_view(self, name: str, role: str, r: Report, sel: exp.Select, deps: Sequence[str], meta: Sequence[SqlColumn], label: str | None = None) -> None:
@@ -812,7 +822,7 @@ class _Builder:
                 self.grant(d, partial, "partial")
 
     def variant(self, name: str, role: str, r: Report, view: str, meta: Sequence[SqlColumn], masked: set[str], label: str | None = None) -> None:
-        projections = [exp.alias_(self.mask(m) if m.field in masked and m.sensitive else col(m.name, "v"), m.name, quoted=True) for m in meta]
+        projections = [alias(self.mask(m) if m.field in masked and m.sensitive else col(m.name, "v"), m.name) for m in meta]
         sel = exp.select(*projections).from_(exp.Table(this=q(view), alias=exp.TableAlias(this=q("v"))))
         vmeta = [SqlColumn(m.name, m.type, m.not_null, m.label, m.field, m.sensitive and m.field not in masked, m.unit) for m in meta]
         self.add_view(name, role, r, sel, [view], vmeta, label=label)
@@ -848,10 +858,10 @@ class _Builder:
             META_COLUMNS: [
                 ("object_name", k, True, "对象名"),
                 ("column_name", k, True, "栏目名"),
-                ("position", exp.DataType.build("INTEGER"), True, "顺序"),
+                ("position", datatype("INT"), True, "顺序"),
                 ("label", t, False, "中文名称"),
                 ("field", t, False, "字段"),
-                ("sensitive", exp.DataType.build("BOOLEAN"), True, "敏感"),
+                ("sensitive", datatype("BOOLEAN"), True, "敏感"),
                 ("unit", t, False, "计量单位"),
             ],
             META_GRANTS: [("department", k, True, "部门"), ("role", k, True, "数据库角色"), ("object_name", k, True, "对象名"), ("access", k, True, "权限")],
@@ -919,12 +929,16 @@ _CACHE: dict[tuple[str, str, str], SqlBuild] = {}
 _CACHE_SIZE = 8
 
 
-def build(project: Project, dialect: str = DEFAULT_DIALECT) -> SqlBuild:
+def build(project: Project, dialect: str = DEFAULT_DIALECT, *, lang: str | None = None, fast: bool = True) -> SqlBuild:
     """The data pool of ``project`` in ``dialect``: every object, its statements, grants and gaps.
 
     The result is read-only. A project compiled from files is built once per process: the same root and
     the same file checksums give the same SQL (``ybt db init`` and the tests build one project often).
+    With ``lang`` (the CLI's message language) a long build shows a progress bar on stderr.
+    ``fast=False`` renders every statement from its whole sqlglot tree: the same bytes, slower (for tests).
     """
+    if not fast:
+        return _Builder(project, dialect, fast=False).build()
     key = None
     if project.file_checksums:
         digest = hashlib.sha256(json.dumps(sorted(project.file_checksums.items())).encode()).hexdigest()
@@ -932,7 +946,14 @@ def build(project: Project, dialect: str = DEFAULT_DIALECT) -> SqlBuild:
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
-    out = _Builder(project, dialect).build()
+    builder = _Builder(project, dialect)
+    if lang is None:
+        out = builder.build()
+    else:
+        steps = len(project.ledgers) + 2 * len(project.reports)
+        with progress(Text(f"生成 {dialect} SQL", f"generating {dialect} SQL"), total=steps, lang=lang) as advance:
+            builder.advance = advance
+            out = builder.build()
     if key is not None:
         while len(_CACHE) >= _CACHE_SIZE:
             del _CACHE[next(iter(_CACHE))]
