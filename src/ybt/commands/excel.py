@@ -34,7 +34,7 @@ def template_cmd(
 ) -> None:
     """生成可填报的 Excel 模板 / Write fillable Excel templates (one .xlsx per form)."""
     from ybt.excel.forms import default_period, find_form, forms_of
-    from ybt.excel.prefill import prefill_rows, source_period
+    from ybt.excel.prefill import prefill_count, prefill_rows, source_period
     from ybt.excel.template import write_template
     from ybt.sql.pool import PoolError
 
@@ -62,15 +62,18 @@ def template_cmd(
     for form in chosen:
         p = period or (default_period(form.frequency) if form.periodic else None)
         rows: Any = ()
+        total: int | None = None
         if prefill and db:
             try:
-                rows = prefill_rows(db, form, org, src := source_period(db, form, org, p))
+                src = source_period(db, form, org, p)
+                total = prefill_count(db, form, org, src)
+                rows = prefill_rows(db, form, org, src)
             except PoolError as exc:
                 fail_usage(str(exc), str(exc))
             if src != p:
                 _say(f"{form.qualified}：本期尚无数据，按上期 {src} 预填", f"{form.qualified}: nothing for {p} yet, prefilled from {src}")
         name = form.qualified + (f".{org}" if org else "") + (f".{p}" if p else "") + ".xlsx"
-        written.append(write_template(model, form, out / name, org=org, period=p, rows=rows))
+        written.append(write_template(model, form, out / name, org=org, period=p, rows=rows, total=total, lang=lang()))
     for path in written:
         console(stderr=True).print(f"  + {display_path(path)}", markup=False)
     _say(f"已生成 {len(written)} 个模板 → {display_path(out)}", f"{len(written)} templates written → {display_path(out)}")
@@ -91,7 +94,7 @@ def ingest_cmd(
     if missing:
         fail_usage(f"找不到文件：{', '.join(map(str, missing))}", f"no such file: {', '.join(map(str, missing))}")
     try:
-        results = ingest(files, db, dry_run=dry_run, who=who, display={f: display_path(f) for f in files})
+        results = ingest(files, db, dry_run=dry_run, who=who, display={f: display_path(f) for f in files}, lang=lang())
     except PoolError as exc:
         fail_usage(str(exc), str(exc))
     ok = all(r.ok for r in results)
@@ -133,7 +136,7 @@ def export_cmd(
         fail_usage("--out 应以 .xlsx 或 .csv 结尾", "--out must end in .xlsx or .csv")
     model = compiled_or_exit(project, Format.text)
     try:
-        res = export(model, db, report, out, period=period, org=org, as_dept=as_dept)
+        res = export(model, db, report, out, period=period, org=org, as_dept=as_dept, lang=lang())
     except ExportError as exc:
         fail_usage(exc.zh, exc.en)
     except PoolError as exc:

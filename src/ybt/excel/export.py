@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,8 +21,10 @@ from typing import Any
 import xlsxwriter  # type: ignore[import-untyped]
 
 from ybt import atomic, values
+from ybt.diagnostics import Text
 from ybt.excel.template import sheet_name, text_width, write_workbook
 from ybt.model import Project, Report
+from ybt.progress import progress
 from ybt.sql.build import build, ident_name
 from ybt.sql.pool import Pool
 
@@ -178,7 +180,18 @@ def _display(c: OutColumn, v: Any, project: Project) -> Any:
     return v
 
 
-def export(project: Project, url: str, ref: str, out: Path, *, period: str | None = None, org: str | None = None, as_dept: str | None = None) -> ExportResult:
+def export(
+    project: Project,
+    url: str,
+    ref: str,
+    out: Path,
+    *,
+    period: str | None = None,
+    org: str | None = None,
+    as_dept: str | None = None,
+    lang: str = "both",
+) -> ExportResult:
+    """Write the report ``ref`` from the pool at ``url`` to ``out`` (.xlsx or .csv); ``lang`` is the progress bar's."""
     r = find_report(project, ref)
     view, access, masked = choose_view(project, r, as_dept)
     if org is not None and org not in project.org_units:
@@ -207,13 +220,21 @@ def export(project: Project, url: str, ref: str, out: Path, *, period: str | Non
             )
             if x
         )
-        if out.suffix.lower() == ".csv":
-            n = _write_csv(out, cols, rows, project)
-        else:
-            n = _write_xlsx(out, r.title, subtitle, cols, rows, project, summary=r.form == "summary")
+        with progress(Text(f"导出 {r.title}", f"exporting {r.qualified}"), lang=lang) as advance:
+            counted = _counted(rows, advance)
+            if out.suffix.lower() == ".csv":
+                n = _write_csv(out, cols, counted, project)
+            else:
+                n = _write_xlsx(out, r.title, subtitle, cols, counted, project, summary=r.form == "summary")
         return ExportResult(out, view, n, masked, access)
     finally:
         pool.close()
+
+
+def _counted(rows: Iterator[tuple[Any, ...]], advance: Callable[[int], None]) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        yield row
+        advance(1)
 
 
 def _header(c: OutColumn) -> str:

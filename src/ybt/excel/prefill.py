@@ -18,6 +18,28 @@ def prefill_rows(url: str, form: Form, org: str | None, period: str | None) -> I
     return _rows(pool, form, org, period)
 
 
+def prefill_count(url: str, form: Form, org: str | None, period: str | None) -> int:
+    """How many rows :func:`prefill_rows` yields (for the progress bar)."""
+    pool = Pool.connect(url)
+    try:
+        where, params = _where(pool, form, org, period)
+        _, got = pool.query(f'SELECT COUNT(*) FROM "{form.table}"' + where, params)
+        return int(got[0][0]) if got else 0
+    finally:
+        pool.close()
+
+
+def _where(pool: Pool, form: Form, org: str | None, period: str | None) -> tuple[str, list[Any]]:
+    where, params = [], []
+    if org:
+        where.append(f'"org_unit" = {pool.param}')
+        params.append(org)
+    if form.periodic and period:
+        where.append(f'"period" = {pool.param}')
+        params.append(period)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
 def source_period(url: str, form: Form, org: str | None, period: str | None) -> str | None:
     """The period a roster's prefill comes from: ``period`` if the unit has rows for it, else its latest earlier one.
 
@@ -41,16 +63,10 @@ def source_period(url: str, form: Form, org: str | None, period: str | None) -> 
 def _rows(pool: Pool, form: Form, org: str | None, period: str | None) -> Iterator[tuple[Any, ...]]:
     try:
         names = ([] if org else ["org_unit"]) + [c.name for c in form.columns]
-        where, params = [], []
-        if org:
-            where.append(f'"org_unit" = {pool.param}')
-            params.append(org)
-        if form.periodic and period:
-            where.append(f'"period" = {pool.param}')
-            params.append(period)
+        where, params = _where(pool, form, org, period)
         order = ", ".join(f'"{k}"' for k in ("org_unit", *form.key))
         cols = ", ".join(f'"{n}"' for n in names)
-        sql = f'SELECT {cols} FROM "{form.table}"' + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f'SELECT {cols} FROM "{form.table}"' + where
         cur = pool.con.execute(sql + f" ORDER BY {order}", tuple(params)) if params else pool.con.execute(sql + f" ORDER BY {order}")
         while True:
             batch = cur.fetchmany(2000)
