@@ -20,18 +20,20 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 import yaml
 
-from ybt import __version__, atomic, emit, merge, registry, schemas
-from ybt.analyze import burden
+from ybt import __version__, atomic, registry, schemas
 from ybt.analyze.dupes import DEFAULT_MIN_SCORE, find_duplicates
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
-from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
 from ybt.model import Project, SpecObject
 from ybt.pipeline import CompileResult, compile_project
 from ybt.render import console, diagnostics_json, render_burden, render_dupes, render_text, summary
 
 if TYPE_CHECKING:
+    from ybt.analyze import burden
     from ybt.check.engine import CheckOptions, CheckResult
+
+# Commands import what only they need (merge, the generators, burden) inside their bodies: every
+# command starts faster, `ybt check` in an editor above all.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -150,6 +152,7 @@ def compile_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """编译规格项目并写出 manifest.json（或 SQL）/ Compile a spec project and write manifest.json (or SQL)."""
+    from ybt import emit
     from ybt.sql import DIALECTS
 
     generator = emit.get(target)
@@ -215,6 +218,9 @@ def parse_today(today: str | None) -> date:
 
 
 def measure_burden(source: Path, fmt: Format) -> burden.Burden:
+    from ybt.analyze import burden
+    from ybt.emit.manifest import build_manifest
+
     """The burden of another state (--compare): a project directory or a saved manifest.json."""
     if source.is_dir():
         return burden.measure(build_manifest(_compiled_or_exit(source, fmt)), display_path(source))
@@ -363,6 +369,9 @@ def burden_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """测算基层填报负担（报表数、录入项、工时）/ Measure the burden on the grass roots (reports, entries, hours)."""
+    from ybt.analyze import burden
+    from ybt.emit.manifest import build_manifest
+
     after = burden.measure(build_manifest(_compiled_or_exit(project, fmt)), display_path(project))
     before = measure_burden(compare_with, fmt) if compare_with is not None else None
     compared = burden.compare(before, after) if before is not None else None
@@ -386,6 +395,8 @@ def merge_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """合并重复字段、生成共享台账 / Merge duplicated fields into the catalog and shared ledgers."""
+    from ybt import merge
+
     if (plan is None) == (apply is None):
         _fail_usage("请给出 --plan FILE 或 --apply FILE（二选一）", "give either --plan FILE or --apply FILE")
     model = _compiled_or_exit(project, fmt)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:  # jsonschema is imported when a document fails its schema (slow to import, rarely needed)
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 from ybt._resources import schema_dir
 
@@ -38,12 +38,17 @@ def raw_schema(kind: str) -> dict[str, Any]:
 
 @cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = [(name, Resource.from_contents(doc, default_specification=DRAFT202012)) for name, doc in _raw().items()]
     return Registry().with_resources(resources)
 
 
 @cache
 def validator(kind: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(raw_schema(kind), registry=_registry(), format_checker=FormatChecker())
 
 
