@@ -87,6 +87,9 @@ class _Resolver:
         self.library_ids = [s.source.name for s in sets if s.source.is_library]
         self.uses: list[str] = []
         self.departments: dict[str, Department] = {}
+        #: References resolved without a problem: (kind, value, namespace, library) → unique id.
+        self._resolved: dict[tuple[str, str, str, str | None], str | None] = {}
+        self._by_kind: tuple[int, dict[str, list[str]]] | None = None
 
     # --- references -------------------------------------------------------------------------
 
@@ -94,6 +97,9 @@ class _Resolver:
         """Resolve one reference; report it when it does not resolve. Returns the unique id."""
         if not isinstance(value, str):
             return None
+        key = (kind, value, from_ns, library)
+        if key in self._resolved:
+            return self._resolved[key]
         ns, ident = value.split(".", 1) if "." in value else ("", value)
         for unique in ref_candidates(kind, value, from_ns, self.uses, library):
             entry = self.index.entries.get(unique)
@@ -110,7 +116,8 @@ class _Resolver:
                     Text(f"在 ybt.yaml 中加上 uses: [{entry.library}]", f"add uses: [{entry.library}] to ybt.yaml"),
                 )
                 return None
-            return unique if entry.checked.valid else None
+            found = self._resolved[key] = unique if entry.checked.valid else None
+            return found
         self._unknown(kind, value, ident, ns, doc, path, from_ns, library)
         return None
 
@@ -347,8 +354,13 @@ class _Resolver:
     # --- building ---------------------------------------------------------------------------
 
     def build(self, kind: str, fn: Callable[[_Entry, str], T]) -> dict[str, T]:
+        if self._by_kind is None or self._by_kind[0] != len(self.index.entries):
+            groups: dict[str, list[str]] = {}
+            for unique in sorted(self.index.entries):
+                groups.setdefault(unique.split(".", 1)[0], []).append(unique)
+            self._by_kind = (len(self.index.entries), groups)
         out: dict[str, T] = {}
-        for unique in sorted(self.index.entries):
+        for unique in self._by_kind[1].get(kind, ()):
             entry = self.index.entries[unique]
             if entry.checked.kind == kind and entry.checked.valid:
                 out[unique] = fn(entry, unique)
