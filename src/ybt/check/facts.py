@@ -93,8 +93,17 @@ def report_facts(r: Report) -> ReportFacts:
         title=r.title,
         title_at=_at(r.loc("title")),
         department_at=_at(r.loc("department")),
-        columns_at=tuple(_at(r.loc("columns", i, "field")) for i in range(len(r.columns))),
+        columns_at=_columns_at(r),
     )
+
+
+def _columns_at(r: Report) -> tuple[Position, ...]:
+    positions = r.doc.positions
+    out: list[Position] = []
+    for i in range(len(r.columns)):
+        at = positions.get(("columns", i, "field"))
+        out.append(at if at is not None else _at(r.loc("columns", i, "field")))
+    return tuple(out)
 
 
 def is_live(r: Report) -> bool:
