@@ -16,9 +16,11 @@ Candidate pairs come from an inverted index that skips signatures present in mos
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ybt.analyze.labels import GENERIC_CORES, Concept, SynonymTable, canonical_unit, concept, normalize, synonym_table, to_simplified
@@ -237,13 +239,44 @@ def _has_traditional(label: str) -> bool:
     return to_simplified(label) != label
 
 
+@lru_cache(maxsize=16384)
+def _shared_evidence(kind: str, x: str = "", y: str = "") -> Evidence:
+    """Evidence that does not name the pair's two labels, built once: a province has tens of
+    thousands of pairs but few types, units, codelists and entities."""
+    if kind == "label":
+        return Evidence("label", Text(f"标签相同：{x}", f"same label: {x}"), 0.6)
+    if kind == "traditional":
+        return Evidence("traditional", Text("繁体转简体后一致", "equal after traditional → simplified"), 0.0)
+    if kind == "alias":
+        return Evidence("alias", Text(f"别名一致：{x}", f"an alias matches: {x}"), 0.45)
+    if kind == "identity-type":
+        return Evidence("identity-type", Text(f"同为标识类型 {x}，同一角色只能有一个", f"both identify by {x}; one role has one"), 0.5)
+    if kind == "semantic-type":
+        return Evidence("semantic-type", Text(f"语义类型相同：{x}", f"same semantic type: {x}"), 0.25)
+    if kind == "type":
+        return Evidence("type", Text(f"数据类型相同：{x}", f"same type: {x}"), 0.1)
+    if kind == "type-compatible":
+        return Evidence("type-compatible", Text(f"数据类型兼容：{x} / {y}", f"compatible types: {x} / {y}"), 0.1)
+    if kind == "codelist":
+        return Evidence("codelist", Text(f"代码表相同：{x}", f"same codelist: {x}"), 0.15)
+    if kind == "codelist-values":
+        return Evidence("codelist-values", Text("代码表取值基本一致", "codelists with matching values"), 0.1)
+    if kind == "unit":
+        return Evidence("unit", Text(f"计量单位相同：{x}", f"same unit: {x}"), 0.1)
+    if kind == "entity":
+        return Evidence("entity", Text(f"描述同一对象：{x}", f"describe the same entity: {x}"), 0.05)
+    if kind == "role":
+        return Evidence("role", Text(f"角色相同：{x}", f"same role: {x}"), 0.0)
+    raise ValueError(kind)
+
+
 def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
     """Weighted reasons to believe a and b are the same element (assumes :func:`compatible`)."""
     out: list[Evidence] = []
     fa, fb = a.field, b.field
     if a.label_norm == b.label_norm:
         if fa.label == fb.label:
-            out.append(Evidence("label", Text(f"标签相同：{fa.label}", f"same label: {fa.label}"), 0.6))
+            out.append(_shared_evidence("label", fa.label))
         else:
             out.append(
                 Evidence(
@@ -253,7 +286,7 @@ def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
                 )
             )
         if _has_traditional(fa.label) or _has_traditional(fb.label):
-            out.append(Evidence("traditional", Text("繁体转简体后一致", "equal after traditional → simplified"), 0.0))
+            out.append(_shared_evidence("traditional"))
     elif a.primary == b.primary:
         if _has_traditional(fa.label) or _has_traditional(fb.label):
             out.append(
@@ -269,26 +302,25 @@ def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
         out.append(Evidence("synonym", Text(f"同义标签：{fa.label} ≈ {fb.label}", f"synonymous labels: {fa.label} ≈ {fb.label}"), 0.5))
     elif a.concepts & b.concepts:
         shared = sorted(c.core for c in a.concepts & b.concepts)[0]
-        out.append(Evidence("alias", Text(f"别名一致：{shared}", f"an alias matches: {shared}"), 0.45))
+        out.append(_shared_evidence("alias", shared))
     elif fa.type == fb.type and fa.type in IDENTITY_TYPES:
-        out.append(Evidence("identity-type", Text(f"同为标识类型 {fa.type}，同一角色只能有一个", f"both identify by {fa.type}; one role has one"), 0.5))
+        out.append(_shared_evidence("identity-type", fa.type))
     if fa.type == fb.type and fa.type in SEMANTIC_TYPES:
-        out.append(Evidence("semantic-type", Text(f"语义类型相同：{fa.type}", f"same semantic type: {fa.type}"), 0.25))
+        out.append(_shared_evidence("semantic-type", fa.type))
     elif fa.type == fb.type:
-        out.append(Evidence("type", Text(f"数据类型相同：{fa.type}", f"same type: {fa.type}"), 0.1))
+        out.append(_shared_evidence("type", fa.type))
     elif fa.base_type == fb.base_type:
-        out.append(Evidence("type-compatible", Text(f"数据类型兼容：{fa.type} / {fb.type}", f"compatible types: {fa.type} / {fb.type}"), 0.1))
+        out.append(_shared_evidence("type-compatible", fa.type, fb.type))
     if fa.codelist and fa.codelist == fb.codelist:
-        out.append(Evidence("codelist", Text(f"代码表相同：{fa.codelist}", f"same codelist: {fa.codelist}"), 0.15))
+        out.append(_shared_evidence("codelist", fa.codelist))
     elif a.codelist_labels and b.codelist_labels:
-        out.append(Evidence("codelist-values", Text("代码表取值基本一致", "codelists with matching values"), 0.1))
+        out.append(_shared_evidence("codelist-values"))
     if a.unit and a.unit == b.unit:
-        out.append(Evidence("unit", Text(f"计量单位相同：{a.unit}", f"same unit: {a.unit}"), 0.1))
+        out.append(_shared_evidence("unit", a.unit))
     if fa.entity and fa.entity == fb.entity:
-        entity = fa.entity.split(".", 1)[1]
-        out.append(Evidence("entity", Text(f"描述同一对象：{entity}", f"describe the same entity: {entity}"), 0.05))
+        out.append(_shared_evidence("entity", fa.entity.split(".", 1)[1]))
     if a.role != "self":
-        out.append(Evidence("role", Text(f"角色相同：{a.role}", f"same role: {a.role}"), 0.0))
+        out.append(_shared_evidence("role", a.role))
     return out
 
 
@@ -335,7 +367,6 @@ class _Clusters:
     def __init__(self, profiles: list[Profile]) -> None:
         self.parent = list(range(len(profiles)))
         self.members: dict[int, list[int]] = {i: [i] for i in range(len(profiles))}
-        self.signatures: dict[int, set[tuple[Any, ...]]] = {i: {p.signature} for i, p in enumerate(profiles)}
         self.reps: dict[int, dict[tuple[Any, ...], int]] = {i: {p.signature: i} for i, p in enumerate(profiles)}
         self.profiles = profiles
 
@@ -371,14 +402,10 @@ def _usage(project: Project) -> Counter[str]:
     for r in project.reports.values():
         if r.status == "retired":
             continue
-        for uid in r.field_uids():
-            used[uid] += 1
-        for col in r.columns:
-            for cond in col.where:
-                used[cond.field] += 1
+        used.update(r.field_uids())
+        used.update(cond.field for col in r.columns for cond in col.where)
     for led in project.ledgers.values():
-        for uid in led.field_uids():
-            used[uid] += 1
+        used.update(led.field_uids())
     return used
 
 
@@ -419,7 +446,8 @@ def cluster_fields(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> tu
         s = score(ev)
         if s >= min_score:
             scored.append((s, i, j, ev))
-    scored.sort(key=lambda t: (-t[0], profiles[t[1]].uid, profiles[t[2]].uid))
+    uids = [p.uid for p in profiles]
+    scored.sort(key=lambda t: (-t[0], uids[t[1]], uids[t[2]]))
     clusters = _Clusters(profiles)
     edges: dict[int, list[tuple[float, list[Evidence]]]] = defaultdict(list)
     for s, i, j, ev in scored:
@@ -427,35 +455,33 @@ def cluster_fields(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> tu
             edges[i].append((s, ev))
     usage = _usage(project)
     out: list[FieldCluster] = []
-    canonical: dict[str, str] = {p.uid: p.uid for p in profiles}
-    groups = sorted(
-        (sorted(m) for m in clusters.members.values() if len(m) > 1),
-        key=lambda m: profiles[min(m, key=lambda k: _rank(profiles[k], usage))].uid,
-    )
-    for n, group in enumerate(groups, start=1):
-        ranked = sorted(group, key=lambda k: _rank(profiles[k], usage))
+    canonical: dict[str, str] = dict(zip(uids, uids, strict=True))
+    # (members in index order, members best-ranked first) of every cluster, by canonical field.
+    groups = [(sorted(m), sorted(m, key=lambda k: _rank(profiles[k], usage))) for m in clusters.members.values() if len(m) > 1]
+    groups.sort(key=lambda g: uids[g[1][0]])
+    for n, (group, ranked) in enumerate(groups, start=1):
         canon = profiles[ranked[0]]
         scores: list[float] = []
         kinds: dict[str, Evidence] = {}
         for k in group:
-            for s, ev in edges.get(k, []):
+            for s, ev in edges.get(k, ()):
                 scores.append(s)
                 for e in ev:
                     kinds.setdefault(e.kind + e.text.en, e)
         members = tuple(
             Member(
-                uid=profiles[k].uid,
-                qualified=profiles[k].field.qualified,
-                label=profiles[k].field.label,
-                file=profiles[k].field.doc.file,
-                line=profiles[k].field.location.line,
-                library=profiles[k].field.library,
-                usage=usage[profiles[k].uid],
+                uid=f.uid,
+                qualified=f.qualified,
+                label=f.label,
+                file=f.doc.file,
+                line=f.location.line,
+                library=f.library,
+                usage=usage[f.uid],
             )
-            for k in ranked
+            for f in (profiles[k].field for k in ranked)
         )
         for k in group:
-            canonical[profiles[k].uid] = canon.uid
+            canonical[uids[k]] = canon.uid
         out.append(
             FieldCluster(
                 id=f"C{n:03d}",
@@ -484,6 +510,8 @@ def cluster_fields(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> tu
 
 
 def column_signature(col: Column, canon: Mapping[str, str]) -> tuple[Any, ...]:
+    if col.aggregate is None:  # the common case, without building the conditions
+        return ("f", canon.get(col.field, col.field) if col.field else "")
     return signature(col.field, col.aggregate, ((c.field, c.op, repr(c.value)) for c in col.where), canon)
 
 
@@ -521,7 +549,7 @@ def pair_overlap(
 
 
 def report_signatures(report: Report, canon: Mapping[str, str]) -> frozenset[tuple[Any, ...]]:
-    return frozenset(column_signature(c, canon) for c in report.columns)
+    return frozenset(("f", canon.get(c.field, c.field) if c.field else "") if c.aggregate is None else column_signature(c, canon) for c in report.columns)
 
 
 def _signature_fields(sigs: Iterable[tuple[Any, ...]]) -> list[str]:
@@ -532,30 +560,45 @@ def report_overlaps(project: Project, canon: Mapping[str, str], min_jaccard: flo
     reports = [r for r in project.reports.values() if r.status != "retired"]
     uids = [r.uid for r in reports]
     sigs = [report_signatures(r, canon) for r in reports]
-    ids: dict[tuple[Any, ...], int] = {}
-    encoded = [frozenset(ids.setdefault(sig, len(ids)) for sig in s) for s in sigs]
-    postings: list[list[int]] = [[] for _ in ids]
-    for i, s in enumerate(encoded):
-        for sig in s:
-            postings[sig].append(i)
+    n_with = Counter(itertools.chain.from_iterable(sigs))
+    ids = {sig: n for n, sig in enumerate(n_with)}
+    encoded = [frozenset(map(ids.__getitem__, s)) for s in sigs]
     # Signatures in most reports (所属村, or columns every form has) give no candidate pairs by
     # themselves; they still count in the exact figures below.
     common_cap = max(50, len(reports) // 20)
-    skipped = {sig for sig, key in ((ids[k], k) for k in ids) if len(postings[sig]) > common_cap or (key[0] == "f" and key[1] in ORG_UNIT_FIELDS)}
-    n_skipped = [len(s & skipped) for s in encoded]
+    skipped = frozenset(sig for key, sig in ids.items() if n_with[key] > common_cap or (key[0] == "f" and key[1] in ORG_UNIT_FIELDS))
+    rare = [s - skipped for s in encoded]
+    n_skipped = [len(s) - len(r) for s, r in zip(encoded, rare, strict=True)]
+    # Each pair is looked at once, from its smaller report x (fewer signatures; the earlier on a tie).
+    # A pair that passes either threshold shares at least alpha * |x| signatures: containment of x
+    # needs min_containment * |x|, and Jaccard o / (|x| + |y| - o) >= min_jaccard with |y| >= |x|
+    # needs o >= 2 min_jaccard / (1 + min_jaccard) * |x|. At most n_skipped[x] of them are common
+    # signatures, so a candidate y must share at least ``need`` rare ones with x. The rare ones are
+    # counted for all y at once (in C, by Counter); only candidates reaching ``need`` are looked at.
+    alpha = min(min_containment, 2 * min_jaccard / (1 + min_jaccard))
+    order = sorted(range(len(reports)), key=lambda i: (len(encoded[i]), i))
+    postings: list[list[int]] = [[] for _ in ids]
+    for i in order:
+        for sig in rare[i]:
+            postings[sig].append(i)
+    seen = [0] * len(ids)  # how many reports of each posting list are done (x's own entry is next)
     out: list[ReportOverlap] = []
-    for i, si in enumerate(encoded):
-        shared_rare: dict[int, int] = {}
-        for sig in si:
-            if sig in skipped:
-                continue
-            for j in postings[sig]:
-                if j > i:
-                    shared_rare[j] = shared_rare.get(j, 0) + 1
-        for j, rare in shared_rare.items():
-            sj = encoded[j]
+    for x in order:
+        later: list[list[int]] = []
+        for sig in rare[x]:
+            k = seen[sig] = seen[sig] + 1
+            if k < len(postings[sig]):
+                later.append(postings[sig][k:])
+        if not later:
+            continue
+        need = max(1, math.ceil(alpha * len(encoded[x]) - 1e-6) - n_skipped[x])
+        for y, shared_rare in Counter(itertools.chain.from_iterable(later)).most_common():  # sorted in C
+            if shared_rare < need:
+                break
+            i, j = (x, y) if x < y else (y, x)
+            si, sj = encoded[i], encoded[j]
             # An upper bound on the overlap decides most pairs without building sets.
-            bound = rare + min(n_skipped[i], n_skipped[j])
+            bound = shared_rare + min(n_skipped[i], n_skipped[j])
             small, large = min(len(si), len(sj)), max(len(si), len(sj))
             if bound < min_containment * small and bound < min_jaccard * (small + large - bound):
                 continue
