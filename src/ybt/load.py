@@ -15,11 +15,9 @@ Nothing here interprets the documents: that is :mod:`ybt.validate` and :mod:`ybt
 from __future__ import annotations
 
 import fnmatch
-import gc
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +26,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ybt import gcpause
 from ybt import registry as codes
 from ybt._resources import library_dir, library_names
 from ybt.diagnostics import Diagnostics, Location, Related, Text
@@ -509,24 +508,6 @@ class _Builder:
         self.positions[path] = _position(node.start_mark)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading creates millions of small objects that all stay alive; with the collector running, each
-    generation-2 pass walks all of them again, which made loading a large project several times slower.
-    Nothing built here forms reference cycles that would need collecting early.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(), *, display: str | None = None) -> SourceFile | None:
     """Read one YAML file; problems go to ``diags``. Returns None when nothing could be read.
 
@@ -534,7 +515,7 @@ def read_file(path: Path, rel: str, diags: Diagnostics, limits: Limits = Limits(
     :func:`load_project` loads every file with (a per-file cache can wrap it, or hash the bytes itself
     and call :func:`parse_documents`).
     """
-    with _gc_paused():
+    with gcpause.paused():
         return _read_file(path, rel, display_path(path) if display is None else display, diags, limits)
 
 
@@ -585,7 +566,7 @@ def parse_documents(text: str, file: str, rel: str, diags: Diagnostics, limits: 
     Returns None when the file is unusable: a syntax error before its first document, or characters
     YAML does not allow. After a later syntax error, the documents before it are returned.
     """
-    with _gc_paused():
+    with gcpause.paused():
         return _parse_documents(text, file, rel, diags, limits)
 
 
@@ -694,7 +675,7 @@ def load_project(root: Path, diags: Diagnostics, limits: Limits = Limits()) -> L
             Text("传入含有 ybt.yaml 的目录，例如 examples/minimal", "pass the directory that holds ybt.yaml, e.g. examples/minimal"),
         )
         return None
-    with _gc_paused():
+    with gcpause.paused():
         return _load_project(root, diags, limits)
 
 

@@ -15,16 +15,15 @@ Candidate pairs come from an inverted index that skips signatures present in mos
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ybt import gcpause
 from ybt.analyze.labels import GENERIC_CORES, Concept, SynonymTable, canonical_unit, concept, normalize, synonym_table, to_simplified
 from ybt.diagnostics import Text
 from ybt.model import Column, Field, Project, Report
@@ -641,23 +640,8 @@ def conflict_order(c: FrequencyConflict) -> tuple[int, str]:
     return (-sum(len(v) for v in c.frequencies.values()), c.field)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused. The analysis allocates hundreds of thousands of small
-    objects without cycles; on a province-sized project every full collection walks the whole
-    project model, and they took a third of the run."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def find_duplicates(project: Project, min_score: float = DEFAULT_MIN_SCORE) -> DupesResult:
-    with _gc_paused():
+    with gcpause.paused():
         clusters, canon, compared = cluster_fields(project, min_score)
         return DupesResult(
             field_clusters=tuple(clusters),

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ybt import __version__, atomic, diagnostics, load, model
+from ybt import __version__, atomic, diagnostics, gcpause, load, model
 from ybt._resources import schema_dir
 from ybt.analyze.dupes import DupesResult, FrequencyConflict, ReportOverlap, conflict_order, frequency_conflicts_of, pair_overlap, signature
 from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFacts, document_starts, file_suppressions, finish, project_files, run_rules
@@ -382,6 +382,11 @@ def _save(root: Path, cache: Cache) -> None:
 def check_project(root: Path, options: CheckOptions, *, use_cache: bool = True, lang: str = "both") -> Outcome:
     """``ybt check``: the incremental path when the cache allows it, else a full check (which
     refreshes the cache). ``options.changed`` (CI mode) always takes the full path."""
+    with gcpause.paused():
+        return _check_project(root, options, use_cache, lang)
+
+
+def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str) -> Outcome:
     root = Path(root)
     limits = env_limits()
     key = _key(options, limits)
