@@ -193,6 +193,7 @@ _SPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _LEADING = re.compile(r"^(?:[*※★☆#＊]+|[0-9]+[.、)]|\([0-9一二三四五六七八九十]+\)|[一二三四五六七八九十]+、)+")
 _TRAILING = re.compile(r"[*※★:：;；,，。.、]+$")
 _BRACKET = re.compile(r"[(\[{【〔［]([^()\[\]{}【】〔〕［］]*)[)\]}】〕］]")
+_OPENING = re.compile(r"[(\[{【〔［]")
 _UNIT_WORDS = re.compile(r"^(?:单位|计量单位)[:：]?")
 
 
@@ -213,6 +214,8 @@ def normalize(label: str) -> str:
 def split_unit(text: str) -> tuple[str, str | None]:
     """``面积(亩)`` → (``面积``, ``亩``). Bracketed text that is not a unit stays, without brackets."""
     unit: str | None = None
+    if not _OPENING.search(text):  # nothing in brackets: the common case
+        return text, None
 
     def repl(m: re.Match[str]) -> str:
         nonlocal unit
@@ -318,8 +321,9 @@ def concept(label: str, synonyms: SynonymTable, role: str | None = None) -> Conc
 def _concept(label: str, synonyms: SynonymTable, role: str | None) -> Concept:
     text = normalize(label)
     total = any(m in text for m in TOTAL_MARKERS)
-    for marker in TOTAL_MARKERS:
-        text = text.replace(marker, "")
+    if total:
+        for marker in TOTAL_MARKERS:
+            text = text.replace(marker, "")
     core, unit = split_unit(text)
     whole = synonyms.canonical(text) or synonyms.canonical(core)
     if whole is not None:
