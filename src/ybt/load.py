@@ -30,6 +30,7 @@ from ybt import gcpause
 from ybt import registry as codes
 from ybt._resources import library_dir, library_names
 from ybt.diagnostics import Diagnostics, Location, Related, Text
+from ybt.progress import progress
 
 PathKey = tuple[str | int, ...]
 
@@ -650,10 +651,13 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
     include = _config_strings(config, "include")
     exclude = _config_strings(config, "exclude")
     files: list[SourceFile] = []
-    for path, rel in _discover(root, include, exclude, config_name):
-        sf = _read_file(path, rel, shown(path), diags, limits)
-        if sf is not None:
-            files.append(sf)
+    found = _discover(root, include, exclude, config_name)
+    with progress(Text("读取规格文件", "reading spec files"), total=len(found)) as advance:
+        for path, rel in found:
+            sf = _read_file(path, rel, shown(path), diags, limits)
+            if sf is not None:
+                files.append(sf)
+            advance(1)
     return SourceSet(name, root, is_library, config_file, tuple(files))
 
 

@@ -421,7 +421,7 @@ def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.st
         return {p.relative_to(root).as_posix(): p.stat() for p in paths if p.is_file()}
     out: dict[str, os.stat_result] = {}
     base = len(str(root)) + 1
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # as Path.glob("**") does
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in DEFAULT_EXCLUDE_DIRS]
         for name in filenames:
             if name.startswith(".") or not name.endswith((".yaml", ".yml")):
