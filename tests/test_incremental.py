@@ -135,3 +135,18 @@ def test_other_options_or_version_miss_the_cache(project: Path, monkeypatch: pyt
 
     monkeypatch.setattr(inc, "__version__", "999.0")
     assert _run(project).stats.mode == "full"
+
+
+def test_the_cache_sees_the_files_load_sees(project: Path) -> None:
+    text = (project / REPORT).read_text(encoding="utf-8")
+    # Not spec files: hidden directories, build output, hidden files.
+    for rel in (".drafts/x.yaml", "target/x.yaml", "node_modules/x.yaml", "departments/mz/.x.yaml"):
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text.replace("id: csdb_hmc", "id: ignored_copy", 1), encoding="utf-8")
+    assert _run(project).stats.mode == "unchanged"
+    # A spec file: a .yml report in a new folder.
+    (project / "departments" / "mz" / "more").mkdir()
+    (project / "departments" / "mz" / "more" / "copy.yml").write_text(text.replace("id: csdb_hmc", "id: yml_copy", 1), encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports" and fast.stats.changed_files == ["departments/mz/more/copy.yml"]
+    _same_as_full(project, fast)
