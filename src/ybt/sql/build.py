@@ -254,6 +254,7 @@ class _Builder:
         self.d = dialect
         self.out = SqlBuild(dialect, project.id)
         self.ledger_cols: dict[str, dict[str, str]] = {}  # ledger uid → field uid → column name
+        self.types: dict[tuple[str | int, ...], exp.DataType] = {}
         self.type_sqls: dict[exp.DataType, str] = {}
         self.render = Renderer(dialect, fast)
         self.sql = self.render.sql
@@ -262,29 +263,38 @@ class _Builder:
 
     # -- types and constraints ---------------------------------------------------------------------
 
+    def type(self, kind: str, *params: int) -> exp.DataType:
+        """The builder's one node of each type (shared: put :func:`fresh` copies into trees)."""
+        key: tuple[str | int, ...] = (kind, *params)
+        hit = self.types.get(key)
+        if hit is None:
+            hit = self.types[key] = datatype(kind, *params)
+        return hit
+
     def dtype(self, f: Field | None, aggregate: str | None = None) -> exp.DataType:
+        """The column type of a field (or an aggregate); shared, see :meth:`type`."""
         if aggregate in ("count", "count_distinct"):
-            return datatype("BIGINT")
+            return self.type("BIGINT")
         if aggregate == "avg":
-            return datatype("DECIMAL", 20, 4)
+            return self.type("DECIMAL", 20, 4)
         if f is None:
-            return datatype("TEXT")
+            return self.type("TEXT")
         base = f.base_type
         if base == "integer":
-            return datatype("BIGINT")
+            return self.type("BIGINT")
         if base == "decimal":
             scale = f.constraints.scale if f.constraints.scale is not None else 4
-            return datatype("DECIMAL", 20, scale)
+            return self.type("DECIMAL", 20, scale)
         if base == "date":
-            return datatype("DATE")
+            return self.type("DATE")
         if base == "datetime":
-            return datatype("TIMESTAMP")
+            return self.type("TIMESTAMP")
         if base == "boolean":
-            return datatype("BOOLEAN")
+            return self.type("BOOLEAN")
         if self.d == "mysql" and f.type != "text":
             # MySQL cannot index TEXT (keys, foreign keys): bounded strings there.
-            return datatype("VARCHAR", f.constraints.max_length or (64 if f.type == "code" else 255))
-        return datatype("TEXT")
+            return self.type("VARCHAR", f.constraints.max_length or (64 if f.type == "code" else 255))
+        return self.type("TEXT")
 
     def type_sql(self, t: exp.DataType) -> str:
         hit = self.type_sqls.get(t)  # a few distinct types, tens of thousands of columns
@@ -321,6 +331,20 @@ class _Builder:
             constraints.append(exp.ColumnConstraint(kind=exp.CommentColumnConstraint(this=lit(label))))
         return exp.ColumnDef(this=q(name), kind=fresh(t), constraints=constraints or None)
 
+    def column_item(self, name: str, t: exp.DataType, not_null: bool, label: str, key: bool) -> exp.Expr:
+        """A column of CREATE TABLE; the same definition in many tables is rendered once (key columns are
+        left to the dialect's printer, which may rewrite them)."""
+        if key:
+            return self.column_def(name, t, not_null, label)
+        comment = label if self.d in INLINE_COMMENT else ""
+        return self.render.fragment(("column", name, t, not_null, comment), lambda: self.column_def(name, t, not_null, label))
+
+    def foreign_key(self, column: str, reference: exp.Reference) -> exp.Expr:
+        return self.render.fragment(("fk", column, reference), lambda: exp.ForeignKey(expressions=[q(column)], reference=reference))
+
+    def check_item(self, check: exp.Expr) -> exp.Expr:
+        return self.render.fragment(("check", check), lambda: exp.CheckColumnConstraint(this=check))
+
     def create_table(
         self,
         name: str,
@@ -332,17 +356,17 @@ class _Builder:
     ) -> tuple[str, dict[str, exp.ColumnDef]]:
         """CREATE TABLE; the column definitions returned carry their own FK and CHECK (for ALTER TABLE ADD COLUMN)."""
         # The statement gets trees of its own: rendering may rewrite them (SQLite moves a key into its column).
-        items: list[exp.Expr] = [self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols]
+        items: list[exp.Expr] = [self.column_item(n, t, nn, lbl, n in pk) for n, t, nn, lbl in cols]
         defs = {n: self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols}
         if self.d in CONSTRAINTS:
             if pk:
                 items.append(exp.PrimaryKey(expressions=[q(c) for c in pk]))
             for column, ref_table, ref_col in fks:
                 reference = exp.Reference(this=exp.Schema(this=table(ref_table), expressions=[q(ref_col)]))
-                items.append(exp.ForeignKey(expressions=[q(column)], reference=reference))
+                items.append(self.foreign_key(column, reference))
                 self.add_constraint(defs, column, reference.copy())
             for column, check in checks:
-                items.append(exp.CheckColumnConstraint(this=check))
+                items.append(self.check_item(check))
                 self.add_constraint(defs, column, exp.CheckColumnConstraint(this=check.copy()))
         else:
             if pk or fks or checks:
@@ -416,10 +440,10 @@ class _Builder:
         )
 
     def str_key(self) -> exp.DataType:
-        return datatype("VARCHAR", 64) if self.d == "mysql" else datatype("TEXT")
+        return self.type("VARCHAR", 64) if self.d == "mysql" else self.type("TEXT")
 
     def text(self) -> exp.DataType:
-        return datatype("VARCHAR", 255) if self.d == "mysql" else datatype("TEXT")
+        return self.type("VARCHAR", 255) if self.d == "mysql" else self.type("TEXT")
 
     def codelist_table(self, uid: str) -> str:
         cl = self.p.codelists[uid]
@@ -626,7 +650,7 @@ class _Builder:
         return out
 
     def null_of(self, fuid: str | None) -> exp.Expr:
-        return exp.Cast(this=exp.Null(), to=self.dtype(self.p.fields.get(fuid) if fuid else None))
+        return exp.Cast(this=exp.Null(), to=fresh(self.dtype(self.p.fields.get(fuid) if fuid else None)))
 
     def source_plan(self, r: Report, view: str) -> tuple[exp.Select, Fields, list[str]]:
         """FROM/JOIN over the report's ledgers; the expression of every field they hold."""
@@ -715,19 +739,19 @@ class _Builder:
             else:
                 projections = []
                 if collected:
-                    projections.append(alias(col("period", "t0"), "period"))
+                    projections.append(self.projection("period", "t0", "period"))
                     meta.append(SqlColumn("period", self.type_sql(self.str_key()), True, "填报期别"))
-                projections.append(alias(col(*fields["__org__"]), "org_unit"))
+                projections.append(self.projection(*fields["__org__"], "org_unit"))
                 meta.append(SqlColumn("org_unit", self.type_sql(self.str_key()), True, "组织单位代码"))
                 for c in r.columns:
                     f = self.p.fields.get(c.field) if c.field else None
                     if collected:
-                        e: exp.Expr = col(c.id, "t0")
-                    elif c.field is None:
-                        e = self.null_of(None)
-                    else:
-                        e = self.resolver(fields, view, r, c.id)(c.field)
-                    projections.append(alias(e, c.id))
+                        projections.append(self.projection(c.id, "t0", c.id))
+                    elif c.field in fields:
+                        projections.append(self.projection(*fields[c.field], c.id))
+                    else:  # NULL, and a gap when the field is in none of the sources
+                        e = self.resolver(fields, view, r, c.id)(c.field) if c.field else self.null_of(None)
+                        projections.append(alias(e, c.id))
                     sens = f is not None and f.sensitivity == "sensitive" and c.aggregate is None
                     meta.append(SqlColumn(c.id, self.type_sql(self.dtype(f, c.aggregate)), False, c.label, c.field, sens, c.unit))
                 sel = sel.select(*projections, copy=False)
@@ -779,7 +803,7 @@ class _Builder:
         c = col(m.name, "v")
         f = self.p.fields.get(m.field) if m.field else None
         if f is None or f.type not in PARTIAL_MASK_TYPES:
-            return exp.Cast(this=exp.Null(), to=self.dtype(f))
+            return exp.Cast(this=exp.Null(), to=fresh(self.dtype(f)))
         n = exp.Length(this=c.copy())
 
         def stars(k: exp.Expr) -> exp.Expr:
@@ -821,9 +845,17 @@ class _Builder:
                 )
                 self.grant(d, partial, "partial")
 
+    def masked(self, m: SqlColumn) -> exp.Expr:
+        """A masked column of a variant view (the same in every view of that column and field)."""
+        return self.render.fragment(("mask", m.name, m.field), lambda: alias(self.mask(m), m.name))
+
+    def projection(self, column: str, table_alias: str, name: str) -> exp.Expr:
+        """``"table_alias"."column" AS "name"``: thousands of views repeat the same few thousand."""
+        return self.render.fragment(("projection", column, table_alias, name), lambda: alias(col(column, table_alias), name))
+
     def variant(self, name: str, role: str, r: Report, view: str, meta: Sequence[SqlColumn], masked: set[str], label: str | None = None) -> None:
-        projections = [alias(self.mask(m) if m.field in masked and m.sensitive else col(m.name, "v"), m.name) for m in meta]
-        sel = exp.select(*projections).from_(exp.Table(this=q(view), alias=exp.TableAlias(this=q("v"))))
+        projections = [self.masked(m) if m.field in masked and m.sensitive else self.projection(m.name, "v", m.name) for m in meta]
+        sel = exp.select(*projections, copy=False).from_(exp.Table(this=q(view), alias=exp.TableAlias(this=q("v"))))
         vmeta = [SqlColumn(m.name, m.type, m.not_null, m.label, m.field, m.sensitive and m.field not in masked, m.unit) for m in meta]
         self.add_view(name, role, r, sel, [view], vmeta, label=label)
 

@@ -6,7 +6,10 @@ the two bulk shapes are assembled from pieces sqlglot rendered, exactly as its p
 - ``INSERT … VALUES`` of reference and metadata rows (a province has a quarter of a million metadata rows):
   sqlglot renders the statement's head once and every distinct value once; each row is laid out like
   sqlglot's ``tuple_sql`` (one line, or one value per line when the row is wider than the printer's width);
-- ``COMMENT ON … IS '…'`` (a label per column: a quarter of a million on PostgreSQL).
+- ``COMMENT ON … IS '…'`` (a label per column: a quarter of a million on PostgreSQL);
+
+and parts that recur across statements (the same column definition in many report tables, the same
+``"t0"."x" AS "x"`` in many views) are rendered once and put into later trees as text.
 
 Spec text still only enters SQL as a sqlglot literal rendered by sqlglot for the dialect; tests compare
 both fast paths with sqlglot's own rendering on values with quotes, backslashes, line breaks and Chinese.
@@ -14,7 +17,7 @@ both fast paths with sqlglot's own rendering on values with quotes, backslashes,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -54,10 +57,25 @@ class Renderer:
         self._pad = " " * self._gen.pad
         self._literals: dict[tuple[type, Any], str] = {}
         self._idents: dict[str, str] = {}
+        self._fragments: dict[Hashable, str] = {}
 
     def sql(self, e: exp.Expr) -> str:
         """One statement. The tree is rendered as is (no copy): build a tree for each statement."""
         return e.sql(dialect=self.dialect, pretty=True, identify=True, copy=False)
+
+    def fragment(self, key: Hashable, make: Callable[[], exp.Expr]) -> exp.Expr:
+        """A part that recurs across statements (a column definition, a projection), rendered once.
+
+        ``key`` must determine the part completely, and the part's text must not depend on where it
+        sits (not a key column, which SQLite's printer moves into its definition). The fast path puts
+        the text into the tree as a ``Var``; ``fast=False`` puts the part itself.
+        """
+        if not self.fast:
+            return make()
+        hit = self._fragments.get(key)
+        if hit is None:
+            hit = self._fragments[key] = self._gen.sql(make())
+        return exp.Var(this=hit)
 
     # Pieces are kept in the generator's raw form (line breaks inside strings as its sentinel, which the
     # printer counts when it decides to wrap); :meth:`_done` turns a statement into its final text.
