@@ -739,7 +739,8 @@ class Rebuilder:
         self.fields: _Built[Field] = _Built(self, "field", lambda e, u: r.field(e, u))
         self.entities: _Built[Entity] = _Built(self, "entity", lambda e, u: r.entity(e, u))
         self.ledgers: _Built[Ledger] = _Built(self, "ledger", lambda e, u: r.ledger(e, u, self.entities))
-        self.project = dataclasses.replace(skeleton, fields=self.fields, codelists=self.codelists, entities=self.entities, ledgers=self.ledgers)
+        org: _Deferred[OrgUnit] = _Deferred(lambda: r.org_units(skeleton.doc.data if isinstance(skeleton.doc.data, dict) else {})[0])
+        self.project = dataclasses.replace(skeleton, fields=self.fields, codelists=self.codelists, entities=self.entities, ledgers=self.ledgers, org_units=org)
 
     def entry(self, unique: str) -> _Entry:
         shared = self._r.index.entries[unique]
@@ -761,6 +762,28 @@ class Rebuilder:
             if entry is not None and entry.checked is checked and checked.valid:
                 fresh.append(unique)
         return {u: r.report(r.index.entries[u], u, self.fields, self.codelists, self.ledgers) for u in sorted(fresh)}
+
+
+class _Deferred(Mapping[str, T]):
+    """A mapping built as a whole the first time it is used (the org tree: 16,000 units)."""
+
+    def __init__(self, build: Callable[[], dict[str, T]]) -> None:
+        self._build = build
+        self._data: dict[str, T] | None = None
+
+    def _get(self) -> dict[str, T]:
+        if self._data is None:
+            self._data = self._build()
+        return self._data
+
+    def __getitem__(self, key: str) -> T:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class _Built(Mapping[str, T]):

@@ -120,7 +120,7 @@ class _Documents(Mapping[str, Document]):
 
 
 class _LazyWhole(Mapping[K, T]):
-    """A mapping unpickled as a whole the first time it is used (the org tree: 16,000 units)."""
+    """A mapping unmarshalled as a whole the first time it is used (the project file's node positions)."""
 
     def __init__(self, blob: bytes) -> None:
         self._blob = blob
@@ -128,7 +128,7 @@ class _LazyWhole(Mapping[K, T]):
 
     def _get(self) -> dict[K, T]:
         if self._data is None:
-            self._data = pickle.loads(self._blob)
+            self._data = marshal.loads(self._blob)
         return self._data
 
     def __getitem__(self, key: K) -> T:
@@ -152,7 +152,6 @@ class Cache:
     #: rel → ((kind, unique id), …) of the documents in that file.
     objects: dict[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
-    org_units: bytes
     #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
     documents: dict[str, bytes]
     reports: dict[str, ReportFacts]
@@ -317,6 +316,10 @@ def _signatures(r: ReportFacts, canon: Mapping[str, str]) -> frozenset[tuple[Any
     return frozenset(signature(f, agg, conds, canon) for f, agg, conds in r.columns)
 
 
+def _plain(m: Mapping[Any, Any]) -> dict[Any, Any]:
+    return m if type(m) is dict else dict(m)
+
+
 def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Context, run: RuleRun, sups: dict[str, list[SuppressionFacts]]) -> None:
     files = dict(project.file_checksums)
     library_paths = {}
@@ -334,11 +337,13 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
             d = o.doc
-            doc: DocTuple = (d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions))
+            doc: DocTuple = (d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions))
             documents[u] = marshal.dumps(doc)
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
-    lazy_doc = dataclasses.replace(pdoc, positions=_LazyWhole(_pickle(dict(pdoc.positions))), key_positions=_LazyWhole(_pickle(dict(pdoc.key_positions))))
+    lazy_doc = dataclasses.replace(
+        pdoc, positions=_LazyWhole(marshal.dumps(dict(pdoc.positions))), key_positions=_LazyWhole(marshal.dumps(dict(pdoc.key_positions)))
+    )
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
     skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
@@ -351,7 +356,6 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
         objects={k: tuple(v) for k, v in objects.items()},
         skeleton=_pickle(skeleton),
-        org_units=_pickle(dict(project.org_units)),
         documents=documents,
         reports=dict(ctx.reports),
         signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
@@ -553,7 +557,7 @@ def _library_of(unique: str, skeleton: Project) -> str | None:
 def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, old_uids: set[str] | None = None) -> Rebuilder:
     known = {u: _library_of(u, skeleton) for u in cache.documents}
     known.update((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
-    rebuilt = Rebuilder(dataclasses.replace(skeleton, org_units=_LazyWhole(cache.org_units)), _Documents(cache.documents), known, diags)
+    rebuilt = Rebuilder(skeleton, _Documents(cache.documents), known, diags)
     return rebuilt
 
 
@@ -699,7 +703,6 @@ def _encode(c: Cache) -> dict[str, Any]:
         "exclude": c.exclude,
         "objects": c.objects,
         "skeleton": c.skeleton,
-        "org_units": c.org_units,
         "documents": c.documents,
         "reports": {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
         "signatures": c.signatures,
@@ -762,7 +765,6 @@ def _decode(d: dict[str, Any]) -> Cache:
         exclude=d["exclude"],
         objects=d["objects"],
         skeleton=d["skeleton"],
-        org_units=d["org_units"],
         documents=d["documents"],
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
         signatures=d["signatures"],
