@@ -93,30 +93,38 @@ def _pickle(obj: Any) -> bytes:
     return buf.getvalue()
 
 
-DocTuple = tuple[str, str, int, Any, dict[Any, Any], dict[Any, Any]]
+#: Where a catalog object's document is: (file key — rel, or "@lib/rel" —, path, rel in its set, display path, index).
+DocPlace = tuple[str, str, str, str, int]
 
 
 class _Documents(Mapping[str, Document]):
-    """Catalog documents as cached (each marshalled on its own), made Documents when looked up."""
+    """Catalog documents read again from their files when a changed report looks them up.
 
-    def __init__(self, raw: Mapping[str, bytes]) -> None:
-        self._raw = raw
-        self._memo: dict[str, Document] = {}
+    The files are the ones the cache was made from (their checksums matched), so reading one gives the
+    very documents the full check resolved; nothing of them needs to be kept in the cache.
+    """
+
+    def __init__(self, places: Mapping[str, DocPlace], limits: Limits) -> None:
+        self._places = places
+        self._limits = limits
+        self._files: dict[str, dict[int, Document]] = {}
 
     def __getitem__(self, key: str) -> Document:
-        doc = self._memo.get(key)
-        if doc is None:
-            doc = self._memo[key] = Document(*marshal.loads(self._raw[key]))
-        return doc
+        file_key, path, rel, shown, index = self._places[key]
+        docs = self._files.get(file_key)
+        if docs is None:
+            sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
+            docs = self._files[file_key] = {d.index: d for d in sf.documents} if sf is not None else {}
+        return docs[index]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._raw
+        return key in self._places
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return iter(self._places)
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._places)
 
 
 class _LazyWhole(Mapping[K, T]):
@@ -153,7 +161,8 @@ class Cache:
     objects: dict[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
     #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
-    documents: dict[str, bytes]
+    #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are.
+    documents: dict[str, DocPlace]
     reports: dict[str, ReportFacts]
     signatures: dict[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
@@ -333,12 +342,15 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         if o.library is None:
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
-    documents: dict[str, bytes] = {}
+    documents: dict[str, DocPlace] = {}
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
             d = o.doc
-            doc: DocTuple = (d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions))
-            documents[u] = marshal.dumps(doc)
+            if o.library is None:
+                documents[u] = (d.rel, str(project.root / d.rel), d.rel, d.file, d.index)
+            else:
+                file_key = f"@{o.library}/{d.rel}"
+                documents[u] = (file_key, library_paths[file_key], d.rel, d.file, d.index)
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
     lazy_doc = dataclasses.replace(
@@ -477,7 +489,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     skeleton: Project = pickle.loads(cache.skeleton)
     if not changed:
         stats.mode = "unchanged"
-        project = _catalog(skeleton, cache, Diagnostics()).project
+        project = _catalog(skeleton, cache, Diagnostics(), limits).project
         findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
         dupes = _update_dupes(cache, cache.reports, set(), {}, project)
         ctx = Context(project, options.today, _dupes=dupes, _reports=cache.reports, _catalog=cache.catalog)
@@ -511,7 +523,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    catalog = _catalog(skeleton, cache, diags, old_uids)
+    catalog = _catalog(skeleton, cache, diags, limits, old_uids)
     fresh = catalog.reports(list(vset.documents))
     if any(d.severity is Severity.ERROR for d in diags.items):
         stats.reason = "the changed files have errors"
@@ -554,10 +566,10 @@ def _library_of(unique: str, skeleton: Project) -> str | None:
     return ns if ns in skeleton.libraries else None
 
 
-def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, old_uids: set[str] | None = None) -> Rebuilder:
+def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
     known = {u: _library_of(u, skeleton) for u in cache.documents}
     known.update((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
-    rebuilt = Rebuilder(skeleton, _Documents(cache.documents), known, diags)
+    rebuilt = Rebuilder(skeleton, _Documents(cache.documents, limits), known, diags)
     return rebuilt
 
 
