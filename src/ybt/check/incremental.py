@@ -57,6 +57,7 @@ _MAGIC = b"ybt-check-cache\n"
 #: redoes the same small update, which costs less than writing the cache (the usual editor loop: one
 #: report edited again and again).
 REFRESH_AFTER = 8
+_CONFLICT_RULE = "YBT204"
 _MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
@@ -173,6 +174,8 @@ class Cache:
     labels: dict[str, str]
     per_report: dict[str, list[Diagnostic]]
     catalog_findings: list[Diagnostic]
+    #: YBT204 findings by the field in conflict: reused while neither the conflict nor its report changed.
+    conflict_hits: dict[str, list[Diagnostic]]
     suppressions: dict[str, list[SuppressionFacts]]
     starts: dict[tuple[str, int], str]
     #: rel → (size, mtime_ns) seen just before the files were hashed, and when (a full check records none).
@@ -379,6 +382,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         labels={c.field: c.label for c in dupes.frequency_conflicts},
         per_report=run.per_report,
         catalog_findings=run.catalog,
+        conflict_hits=_conflict_hits(run.project),
         suppressions=sups,
         starts=dict(document_starts(project)),
     )
@@ -491,10 +495,9 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         stats.mode = "unchanged"
         project = _catalog(skeleton, cache, Diagnostics(), limits).project
         findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
-        dupes = _update_dupes(cache, cache.reports, set(), {}, project)
-        ctx = Context(project, options.today, _dupes=dupes, _reports=cache.reports, _catalog=cache.catalog)
-        run = run_rules(ctx, options, reports=[], catalog=cache.catalog_findings, lang=lang)
-        findings.extend(run.project)
+        dupes, asked = _update_dupes(cache, cache.reports, set(), {}, project)
+        _, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), lang)
+        findings.extend(project_findings)
         if cache.dirty:
             _save(root, cache)
         return finish(project, findings, options, cache.suppressions, cache.starts)
@@ -540,9 +543,9 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     # Only the changed reports are objects here: rules read the other reports' facts.
     project = dataclasses.replace(catalog.project, reports=dict(fresh))
     facts = {u: new_facts[u] if u in new_facts else cache.reports[u] for u in sorted({*(k for k in cache.reports if k not in old_uids), *new_facts})}
-    dupes = _update_dupes(cache, facts, old_uids | set(fresh), new_facts, project)
-    ctx = Context(project, options.today, _dupes=dupes, _reports=facts, _catalog=cache.catalog)
-    run = run_rules(ctx, options, reports=list(fresh.values()), catalog=cache.catalog_findings, lang=lang)
+    touched = old_uids | set(fresh)
+    dupes, asked = _update_dupes(cache, facts, touched, new_facts, project)
+    run, project_findings = _run_rules(cache, project, options, dupes, facts, list(fresh.values()), asked, touched, lang)
     per_report = {u: ds for u, ds in cache.per_report.items() if u not in old_uids}
     per_report.update(run.per_report)
     shown = {display_path(root / rel) for rel in changed}
@@ -554,9 +557,10 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         found_sups = file_suppressions(sf.file)
         if found_sups:
             sups[sf.file] = found_sups
-    findings = [*cache.catalog_findings, *run.project, *(d for ds in per_report.values() for d in ds)]
+    findings = [*cache.catalog_findings, *project_findings, *(d for ds in per_report.values() for d in ds)]
     result = finish(project, findings, options, sups, starts)
     if len(changed) >= REFRESH_AFTER:
+        cache.conflict_hits = _conflict_hits(project_findings)
         _refresh(root, cache, current, changed, fresh, new_facts, facts, dupes, per_report, sups, starts, old_uids)
     return result
 
@@ -573,7 +577,10 @@ def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits
     return rebuilt
 
 
-def _update_dupes(cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project) -> DupesResult:
+def _update_dupes(
+    cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project
+) -> tuple[DupesResult, set[str]]:
+    """The duplicate analysis after the change, and the (canonical) fields whose conflicts may differ."""
     d = cache.dupes
     canon = d.canonical
     overlaps = [o for o in d.report_overlaps if o.a not in touched and o.b not in touched]
@@ -607,7 +614,41 @@ def _update_dupes(cache: Cache, facts: Mapping[str, ReportFacts], touched: set[s
         conflicts.extend(frequency_conflicts_of(rows, canon, label, only=asked))
         conflicts.sort(key=conflict_order)
     cache.signatures = sigs
-    return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs)
+    return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
+
+
+def _conflict_hits(findings: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
+    out: dict[str, list[Diagnostic]] = {}
+    for d in findings:
+        if d.code == _CONFLICT_RULE and d.object_id and "#" in d.object_id:
+            out.setdefault(d.object_id.split("#", 1)[1], []).append(d)
+    return out
+
+
+def _run_rules(
+    cache: Cache,
+    project: Project,
+    options: CheckOptions,
+    dupes: DupesResult,
+    facts: Mapping[str, ReportFacts],
+    fresh: list[Report],
+    asked: set[str],
+    touched: set[str],
+    lang: str,
+) -> tuple[RuleRun, list[Diagnostic]]:
+    """The rules on the changed reports and the whole-project rules on the facts. Frequency-conflict
+    findings (thousands in a province) are taken from the cache for the conflicts that cannot have
+    changed: neither their field is asked by a changed report nor their finding points into one."""
+    stale = set(asked)
+    for f, ds in cache.conflict_hits.items():
+        if any((d.object_id or "").split("#", 1)[0] in touched for d in ds):
+            stale.add(f)
+    present = {c.field for c in dupes.frequency_conflicts}
+    recheck = tuple(c for c in dupes.frequency_conflicts if c.field in stale or c.field not in cache.conflict_hits)
+    reused = [d for f, ds in cache.conflict_hits.items() if f not in stale and f in present for d in ds]
+    ctx = Context(project, options.today, _dupes=dataclasses.replace(dupes, frequency_conflicts=recheck), _reports=facts, _catalog=cache.catalog)
+    run = run_rules(ctx, options, reports=fresh, catalog=cache.catalog_findings, lang=lang)
+    return run, [*run.project, *reused]
 
 
 def _plain_fields(r: ReportFacts) -> list[str]:
@@ -729,6 +770,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "labels": c.labels,
         "per_report": {u: [_diag_out(d) for d in ds] for u, ds in c.per_report.items()},
         "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
+        "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         "suppressions": c.suppressions,
         "starts": c.starts,
         "stats": c.stats,
@@ -758,6 +800,7 @@ def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
         retires_refs=c.retires_refs,
         labels=c.labels,
         per_report=per_report,
+        conflict_hits={f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         suppressions=c.suppressions,
         starts=c.starts,
         stats=c.stats,
@@ -788,6 +831,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         labels=d["labels"],
         per_report={u: [read(t) for t in ds] for u, ds in d["per_report"].items()},
         catalog_findings=[read(t) for t in d["catalog_findings"]],
+        conflict_hits={f: [read(t) for t in ds] for f, ds in d["conflict_hits"].items()},
         suppressions=d["suppressions"],
         starts=d["starts"],
         stats=d["stats"],
