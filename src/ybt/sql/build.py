@@ -134,8 +134,16 @@ class SqlObject:
     #: Reference rows (codelists, org units) as plain tuples, to migrate them.
     rows: tuple[tuple[Any, ...], ...] = ()
     location: Location | None = None
-    #: Column definitions with their constraints, for ALTER TABLE ADD COLUMN.
-    column_defs: dict[str, exp.ColumnDef] = field(default_factory=dict)
+    #: Builds the column definitions with their constraints, for ALTER TABLE ADD COLUMN (only a migration
+    #: asks: a province's tables would hold a hundred thousand of them in memory for nothing).
+    make_defs: Callable[[], dict[str, exp.ColumnDef]] | None = field(default=None, repr=False)
+    _defs: dict[str, exp.ColumnDef] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def column_defs(self) -> dict[str, exp.ColumnDef]:
+        if self._defs is None:
+            self._defs = self.make_defs() if self.make_defs is not None else {}
+        return self._defs
 
     @property
     def statements(self) -> list[str]:
@@ -353,21 +361,17 @@ class _Builder:
         fks: Sequence[tuple[str, str, str]] = (),
         checks: Sequence[tuple[str, exp.Expr]] = (),
         label: str = "",
-    ) -> tuple[str, dict[str, exp.ColumnDef]]:
+    ) -> tuple[str, Callable[[], dict[str, exp.ColumnDef]]]:
         """CREATE TABLE; the column definitions returned carry their own FK and CHECK (for ALTER TABLE ADD COLUMN)."""
-        # The statement gets trees of its own: rendering may rewrite them (SQLite moves a key into its column).
+        # The statement's trees are its own: rendering may rewrite them (SQLite moves a key into its column).
         items: list[exp.Expr] = [self.column_item(n, t, nn, lbl, n in pk) for n, t, nn, lbl in cols]
-        defs = {n: self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols}
         if self.d in CONSTRAINTS:
             if pk:
                 items.append(exp.PrimaryKey(expressions=[q(c) for c in pk]))
             for column, ref_table, ref_col in fks:
                 reference = exp.Reference(this=exp.Schema(this=table(ref_table), expressions=[q(ref_col)]))
                 items.append(self.foreign_key(column, reference))
-                self.add_constraint(defs, column, reference.copy())
-            for column, check in checks:
-                items.append(self.check_item(check))
-                self.add_constraint(defs, column, exp.CheckColumnConstraint(this=check.copy()))
+            items += [self.check_item(check) for _, check in checks]
         else:
             if pk or fks or checks:
                 self.out.gaps.append(Gap(name, None, f"keys, foreign keys and CHECK constraints are not enforced on {self.d}"))
@@ -375,7 +379,17 @@ class _Builder:
         if self.d in INLINE_COMMENT and label:
             props = exp.Properties(expressions=[exp.SchemaCommentProperty(this=lit(label))])
         create = exp.Create(this=exp.Schema(this=table(name), expressions=items), kind="TABLE", properties=props)
-        return self.sql(create), defs
+
+        def make_defs() -> dict[str, exp.ColumnDef]:
+            defs = {n: self.column_def(n, t, nn, lbl) for n, t, nn, lbl in cols}
+            if self.d in CONSTRAINTS:
+                for column, ref_table, ref_col in fks:
+                    self.add_constraint(defs, column, exp.Reference(this=exp.Schema(this=table(ref_table), expressions=[q(ref_col)])))
+                for column, check in checks:
+                    self.add_constraint(defs, column, exp.CheckColumnConstraint(this=check.copy()))
+            return defs
+
+        return self.sql(create), make_defs
 
     @staticmethod
     def add_constraint(defs: dict[str, exp.ColumnDef], column: str, kind: exp.Expr) -> None:
@@ -435,7 +449,7 @@ class _Builder:
                 columns=tuple(SqlColumn(n, self.type_sql(t), nn, lbl) for n, t, nn, lbl in cols),
                 primary_key=("code",),
                 rows=tuple(rows),
-                column_defs=defs,
+                make_defs=defs,
             )
         )
 
@@ -478,7 +492,7 @@ class _Builder:
                     primary_key=("code",),
                     rows=rows,
                     location=cl.location,
-                    column_defs=defs,
+                    make_defs=defs,
                 )
             )
 
@@ -558,7 +572,7 @@ class _Builder:
                     columns=(SqlColumn("org_unit", self.type_sql(org[1]), True, org[3]), *meta),
                     primary_key=tuple(names[k] for k in led.key if k in names),
                     location=led.location,
-                    column_defs=defs,
+                    make_defs=defs,
                 )
             )
 
@@ -604,7 +618,7 @@ class _Builder:
                     columns=tuple(meta),
                     primary_key=tuple(pk),
                     location=r.location,
-                    column_defs=defs,
+                    make_defs=defs,
                 )
             )
 
@@ -919,7 +933,7 @@ class _Builder:
                     label=labels[name],
                     columns=tuple(SqlColumn(n, self.type_sql(tp), nn, lbl) for n, tp, nn, lbl in cols),
                     primary_key=tuple(pks[name]),
-                    column_defs=defs,
+                    make_defs=defs,
                 )
             )
             self.out.meta_statements.append(self.sql(exp.Delete(this=table(name))))
