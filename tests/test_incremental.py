@@ -150,3 +150,20 @@ def test_the_cache_sees_the_files_load_sees(project: Path) -> None:
     fast = _run(project)
     assert fast.stats.mode == "reports" and fast.stats.changed_files == ["departments/mz/more/copy.yml"]
     _same_as_full(project, fast)
+
+
+def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -> None:
+    import pickle
+
+    import ybt.check.incremental as inc
+    from ybt.load import env_limits
+    from ybt.pipeline import compile_project
+
+    cache = inc._read_cache(cache_path(project), inc._key(_options(project), env_limits()))
+    assert cache is not None
+    skeleton = pickle.loads(cache.skeleton)
+    full = compile_project(project).project
+    assert full is not None
+    for dept_id, dept in full.departments.items():
+        assert skeleton.departments[dept_id].location == dept.location
+    assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))

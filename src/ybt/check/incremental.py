@@ -44,7 +44,7 @@ from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFact
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
-from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Document, Limits, SourceSet, discover, display_path, env_limits, read_file
+from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
@@ -61,7 +61,6 @@ _CONFLICT_RULE = "YBT204"
 _MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
-K = TypeVar("K")
 
 
 def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
@@ -128,22 +127,34 @@ class _Documents(Mapping[str, Document]):
         return len(self._places)
 
 
-class _LazyWhole(Mapping[K, T]):
-    """A mapping unmarshalled as a whole the first time it is used (the project file's node positions)."""
+class _FilePositions(Mapping[PathKey, tuple[int, int]]):
+    """The node positions of a file the cache was made from, read again from it when first used
+    (the project file's: one per org unit, and nothing on the fast path usually asks)."""
 
-    def __init__(self, blob: bytes) -> None:
-        self._blob = blob
-        self._data: dict[K, T] | None = None
+    def __init__(self, path: str, rel: str, shown: str, keys: bool) -> None:
+        self._where = (path, rel, shown)
+        self._keys = keys
+        self._data: Mapping[PathKey, tuple[int, int]] | None = None
 
-    def _get(self) -> dict[K, T]:
+    def __getstate__(self) -> tuple[tuple[str, str, str], bool]:
+        return (self._where, self._keys)
+
+    def __setstate__(self, state: tuple[tuple[str, str, str], bool]) -> None:
+        self._where, self._keys = state
+        self._data = None
+
+    def _get(self) -> Mapping[PathKey, tuple[int, int]]:
         if self._data is None:
-            self._data = marshal.loads(self._blob)
+            path, rel, shown = self._where
+            sf = read_file(Path(path), rel, Diagnostics(), env_limits(), display=shown)
+            doc = sf.documents[0] if sf is not None and sf.documents else None
+            self._data = {} if doc is None else (doc.key_positions if self._keys else doc.positions)
         return self._data
 
-    def __getitem__(self, key: K) -> T:
+    def __getitem__(self, key: PathKey) -> tuple[int, int]:
         return self._get()[key]
 
-    def __iter__(self) -> Iterator[K]:
+    def __iter__(self) -> Iterator[PathKey]:
         return iter(self._get())
 
     def __len__(self) -> int:
@@ -290,29 +301,33 @@ def _usage_sensitive(project: Project, dupes: DupesResult) -> dict[str, tuple[st
 def _all_usage(project: Project, reports: Mapping[str, ReportFacts]) -> Counter[str]:
     used: Counter[str] = Counter()
     for r in reports.values():
-        used.update(_usage(r))
+        _count_usage(r, used, 1)
     for led in project.ledgers.values():
         used.update(led.field_uids())
     return used
 
 
-def _usage(r: ReportFacts) -> Counter[str]:
-    """What a report adds to the usage counts of the duplicate analysis (as ``dupes._usage``)."""
-    used: Counter[str] = Counter()
+def _count_usage(r: ReportFacts, used: Counter[str], sign: int) -> None:
+    """Add (or, with ``sign`` −1, take away) what a report adds to the usage counts of the duplicate
+    analysis (as ``dupes._usage`` counts them)."""
     if r.status == "retired":
-        return used
-    used.update(dict.fromkeys(f for f, _, _ in r.columns if f is not None).keys())
-    used.update(c[0] for _, _, conds in r.columns for c in conds)
-    return used
+        return
+    seen: set[str] = set()
+    for f, _, conds in r.columns:
+        if f is not None and f not in seen:
+            seen.add(f)
+            used[f] += sign
+        for c in conds:
+            used[c[0]] += sign
 
 
 def _canonical_moves(cache: Cache, old: list[ReportFacts], new: list[ReportFacts]) -> bool:
     """Whether the change moves a usage-based choice of canonical field."""
     delta: Counter[str] = Counter()
     for r in new:
-        delta.update(_usage(r))
+        _count_usage(r, delta, 1)
     for r in old:
-        delta.subtract(_usage(r))
+        _count_usage(r, delta, -1)
     for uid, n in delta.items():
         if n:
             cache.usage[uid] += n
@@ -346,19 +361,19 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
     documents: dict[str, DocPlace] = {}
+    base = str(project.root)
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
             d = o.doc
             if o.library is None:
-                documents[u] = (d.rel, str(project.root / d.rel), d.rel, d.file, d.index)
+                documents[u] = (d.rel, os.path.join(base, d.rel), d.rel, d.file, d.index)
             else:
                 file_key = f"@{o.library}/{d.rel}"
                 documents[u] = (file_key, library_paths[file_key], d.rel, d.file, d.index)
     # The project file's node positions (every org unit) load only when a finding points into it.
     pdoc = project.doc
-    lazy_doc = dataclasses.replace(
-        pdoc, positions=_LazyWhole(marshal.dumps(dict(pdoc.positions))), key_positions=_LazyWhole(marshal.dumps(dict(pdoc.key_positions)))
-    )
+    where = (os.path.join(str(project.root), pdoc.rel), pdoc.rel, pdoc.file)
+    lazy_doc = dataclasses.replace(pdoc, positions=_FilePositions(*where, keys=False), key_positions=_FilePositions(*where, keys=True))
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
     skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
