@@ -982,10 +982,13 @@ def inconsistent_units(ctx: Context) -> Iterator[Hit]:
 
 @part("YBT304", "report", over="live")
 def inconsistent_column_units(ctx: Context, r: Report) -> Iterator[Hit]:
+    written = r.doc.data["columns"]
     for i, c in enumerate(r.columns):
+        raw = written[i].get("unit") if isinstance(written[i], dict) else None
+        if not raw:
+            continue
         fld = ctx.project.fields.get(c.field or "")
-        raw = r.doc.data["columns"][i].get("unit") if isinstance(r.doc.data["columns"][i], dict) else None
-        if fld is not None and raw and fld.unit and raw != fld.unit and c.aggregate in (None, "sum", "avg", "min", "max"):
+        if fld is not None and fld.unit and raw != fld.unit and c.aggregate in (None, "sum", "avg", "min", "max"):
             yield Hit(
                 r.loc("columns", i, "unit"),
                 Text(
