@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import functools
 import hashlib
 import io
 import marshal
@@ -101,11 +102,15 @@ class _Documents(Mapping[str, Document]):
     """Catalog documents read again from their files when a changed report looks them up.
 
     The files are the ones the cache was made from (their checksums matched), so reading one gives the
-    very documents the full check resolved; nothing of them needs to be kept in the cache.
+    very documents the full check resolved. A file read this way is also kept, marshalled, under its
+    checksum (``docs/`` beside the cache), so the next run that needs it skips the YAML parse.
     """
 
-    def __init__(self, places: Mapping[str, DocPlace], limits: Limits) -> None:
+    def __init__(self, places: Mapping[str, DocPlace], shas: Mapping[str, str], store: Path, tag: str, limits: Limits) -> None:
         self._places = places
+        self._shas = shas
+        self._store = store
+        self._tag = tag
         self._limits = limits
         self._files: dict[str, dict[int, Document]] = {}
 
@@ -113,9 +118,23 @@ class _Documents(Mapping[str, Document]):
         file_key, path, rel, shown, index = self._places[key]
         docs = self._files.get(file_key)
         if docs is None:
-            sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
-            docs = self._files[file_key] = {d.index: d for d in sf.documents} if sf is not None else {}
+            docs = self._files[file_key] = {d.index: d for d in self._read(file_key, path, rel, shown)}
         return docs[index]
+
+    def _read(self, file_key: str, path: str, rel: str, shown: str) -> list[Document]:
+        blob = self._store / f"{self._shas.get(file_key, 'none')}-{self._tag}.bin"
+        try:
+            return [Document(*t) for t in marshal.loads(blob.read_bytes())]
+        except Exception:  # noqa: BLE001 — absent or unreadable: parse the file again
+            pass
+        sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
+        documents = list(sf.documents) if sf is not None else []
+        try:
+            blob.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic.write_bytes(blob, marshal.dumps([(d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions)) for d in documents]))
+        except (OSError, ValueError):
+            pass
+        return documents
 
     def __contains__(self, key: object) -> bool:
         return key in self._places
@@ -234,6 +253,7 @@ def cache_path(root: Path) -> Path:
     return cache_dir() / digest / CACHE_FILE
 
 
+@functools.cache
 def _schema_digest() -> str:
     h = hashlib.sha256()
     for p in sorted(schema_dir().glob("*.json")):
@@ -343,6 +363,23 @@ def _signatures(r: ReportFacts, canon: Mapping[str, str]) -> frozenset[tuple[Any
     return frozenset(signature(f, agg, conds, canon) for f, agg, conds in r.columns)
 
 
+def _docs_store(root: Path, key: tuple[Any, ...]) -> tuple[Path, str]:
+    """Where parsed catalog files are kept, and the tag that ties them to this cache's key."""
+    return cache_path(root).parent / "docs", hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+
+
+def _prune_docs(root: Path, key: tuple[Any, ...], files: Mapping[str, str]) -> None:
+    """Drop parsed files that no longer match a file of the project (after a full check)."""
+    store, tag = _docs_store(root, key)
+    keep = {f"{sha}-{tag}.bin" for sha in files.values()}
+    try:
+        for p in store.iterdir():
+            if p.name not in keep:
+                p.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def _plain(m: Mapping[Any, Any]) -> dict[Any, Any]:
     return m if type(m) is dict else dict(m)
 
@@ -402,6 +439,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         starts=dict(document_starts(project)),
     )
     _save(root, cache)
+    _prune_docs(root, key, files)
 
 
 def _save(root: Path, cache: Cache) -> None:
@@ -508,7 +546,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     skeleton: Project = pickle.loads(cache.skeleton)
     if not changed:
         stats.mode = "unchanged"
-        project = _catalog(skeleton, cache, Diagnostics(), limits).project
+        project = _catalog(root, skeleton, cache, Diagnostics(), limits).project
         findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
         dupes, asked = _update_dupes(cache, cache.reports, set(), {}, project)
         _, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), lang)
@@ -541,7 +579,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    catalog = _catalog(skeleton, cache, diags, limits, old_uids)
+    catalog = _catalog(root, skeleton, cache, diags, limits, old_uids)
     fresh = catalog.reports(list(vset.documents))
     if any(d.severity is Severity.ERROR for d in diags.items):
         stats.reason = "the changed files have errors"
@@ -585,10 +623,11 @@ def _library_of(unique: str, skeleton: Project) -> str | None:
     return ns if ns in skeleton.libraries else None
 
 
-def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
+def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
     known = {u: _library_of(u, skeleton) for u in cache.documents}
     known.update((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
-    rebuilt = Rebuilder(skeleton, _Documents(cache.documents, limits), known, diags)
+    store, tag = _docs_store(root, cache.key)
+    rebuilt = Rebuilder(skeleton, _Documents(cache.documents, cache.files, store, tag, limits), known, diags)
     return rebuilt
 
 
