@@ -192,6 +192,9 @@ def run(quick: bool, only: set[str]) -> dict[str, Figure]:
         if "sql" in only:
             import sql_bench
 
+            if not quick:  # DuckDB takes minutes to create a whole province's tables; the quick run loads it
+                os.environ.setdefault("YBT_BENCH_DUCKDB", "0")
+
             figures.update(sql_bench.figures(root, parse_s, tmp / "sql"))
         if "excel" in only:
             import excel_bench
