@@ -26,7 +26,6 @@ and each is divided by a baseline measured in the same run on the same machine, 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -260,12 +259,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ybt-excel-bench-") as tmp:
         figs = figures(Path(tmp))
-    width = max(len(k) for k in figs)
-    for name, f in figs.items():
-        print(f"{name:<{width}}  {f['value']:>10}  {'≤ ' + str(f['target']):>8}  {f['unit']!s:<6}  {'yes' if f['ok'] else 'NO ':<3}  {f['detail']}")
-    if args.json:
-        args.json.write_text(json.dumps(figs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    sys.exit(0 if all(f["ok"] for f in figs.values()) else 1)
+    import report
+
+    report.finish(figs, args.json)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import re
@@ -46,6 +45,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report
 from province import generate
 
 from ybt.analyze.dupes import find_duplicates
@@ -212,16 +212,7 @@ def main() -> None:
     parser.add_argument("--only", default="check,dupes,sql,excel", help="comma-separated groups: check, dupes, sql, excel")
     args = parser.parse_args()
     figures = run(args.quick, {g.strip() for g in args.only.split(",") if g.strip()})
-    shown = {k: f for k, f in figures.items() if not k.startswith("_")}
-    width = max(len(k) for k in shown)
-    print(f"{'figure':<{width}}  {'value':>10}  {'target':>9}  {'unit':<8}  ok   detail")
-    for name, f in shown.items():
-        print(f"{name:<{width}}  {f['value']:>10}  {'≤ ' + str(f['target']):>9}  {f['unit']:<8}  {'yes' if f['ok'] else 'NO ':<3}  {f['detail']}")
-    m = figures["_machine"]
-    print(f"\nmachine: {m['cpus']} CPUs, load average {m['load_average']}, Python {m['python']}, province scale {m['scale']}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    sys.exit(0 if all(f["ok"] for f in shown.values()) else 1)
+    report.finish(figures, args.json)
 
 
 if __name__ == "__main__":

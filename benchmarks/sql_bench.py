@@ -211,12 +211,9 @@ def main() -> None:
         root = Path(tmp) / "province"
         print(generate(root, args.scale), file=sys.stderr)
         figs = figures(root, parse_all(root), Path(tmp))
-    width = max(len(k) for k in figs)
-    for name, f in figs.items():
-        print(f"{name:<{width}}  {f['value']:>10}  ≤ {f['target']:<8}  {f['unit']:<8}  {'yes' if f['ok'] else 'NO ':<3}  {f['detail']}")
-    if args.json:
-        args.json.write_text(json.dumps(figs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    sys.exit(0 if all(f["ok"] for f in figs.values()) else 1)
+    import report
+
+    report.finish(figs, args.json)
 
 
 if __name__ == "__main__":
