@@ -684,6 +684,45 @@ def test_formula_scan_skips_validations_and_finds_formulas_across_chunks(minimal
     assert ingest_mod.formula_cells(book, "数据") == want
 
 
+def test_streamed_prefill_rows_are_what_xlsxwriter_writes(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast prefill writes each row's XML itself: byte for byte what xlsxwriter's write_* calls write."""
+    import zipfile
+    from decimal import Decimal
+
+    from ybt.excel import template as template_mod
+
+    form = ledger(minimal)
+    texts = ["张三", "a&b<c>d", " 前导空格", "末尾空格 ", "_x0041_ 字面", "响铃\x07", "=1+1", "x" * 40_000, "line\nbreak"]
+    rows: list[tuple[Any, ...]] = []
+    for i in range(12):
+        row: list[Any] = ["500198100201" if i % 2 else "500198100202"]
+        for j, c in enumerate(form.columns):
+            if (i + j) % 5 == 4:
+                row.append(None)
+            elif c.codelist is not None:
+                row.append(c.codelist.values[i % len(c.codelist.values)].code if i % 3 else "不在代码表")
+            elif c.type == "date":
+                row.append(["2024-03-15", "1900-02-28", "1900-03-01", date(1957, 1, 3)][i % 4])
+            elif c.type == "integer":
+                row.append([3, Decimal("12"), 12345678901234567][i % 3])
+            elif c.type == "decimal":
+                row.append([Decimal("1234.50"), 0.1, 2][i % 3])
+            else:
+                row.append(texts[(i + j) % len(texts)])
+        rows.append(tuple(row))
+    rows.insert(3, (None,) * (len(form.columns) + 1))  # a row with nothing in it
+    rows.append(("500198100201", "110101199003074477"))  # a short row
+    fast = write_template(minimal, form, tmp_path / "fast.xlsx", rows=rows)
+    monkeypatch.setattr(template_mod, "_streams_rows", lambda ws, formats: False)
+    slow = write_template(minimal, form, tmp_path / "slow.xlsx", rows=rows)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        for member in ("xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml"):
+            assert a.read(member) == b.read(member), member
+    ws = openpyxl.load_workbook(fast).worksheets[0]
+    assert ws.max_row == 3 + len(rows) and not ws.cell(4 + 3, 1).value and ws.cell(3 + len(rows), 2).value == "110101199003074477"
+    assert ws["A4"].number_format == "@" and not ws["A4"].protection.locked  # prefilled cells keep the column's text format, unlocked
+
+
 def test_row_loops_report_progress_on_stderr(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from ybt import progress as progress_mod
     from ybt.excel.prefill import prefill_count, prefill_rows
