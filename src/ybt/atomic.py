@@ -41,12 +41,16 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
     written: list[Path] = []
     try:
         staged: list[tuple[Path, Path]] = []
+        root = out_dir.resolve()
+        made: set[Path] = set()
         for rel, data in sorted(files.items()):
             target = out_dir / rel
-            if out_dir.resolve() not in target.resolve().parents:
+            if root not in (root / rel).resolve().parents:
                 raise ValueError(f"refusing to write outside {out_dir}: {rel}")
             tmp = stage / rel
-            tmp.parent.mkdir(parents=True, exist_ok=True)
+            if tmp.parent not in made:
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                made.add(tmp.parent)
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()

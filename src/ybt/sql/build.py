@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ybt import __version__
+from ybt import __version__, jsonfmt
 from ybt.diagnostics import Location, Text
 from ybt.model import LEVELS, Column, Condition, Field, Ledger, Project, Report
 from ybt.progress import progress
@@ -216,7 +216,7 @@ class SqlBuild:
         if self.dialect == "sqlite":
             head.append("-- SQLite enforces the foreign keys only after PRAGMA foreign_keys = ON (on every connection)")
         files["all.sql"] = _sql_file(self.statements(), head)
-        files["sql_manifest.json"] = (json.dumps(self.manifest(), ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        files["sql_manifest.json"] = jsonfmt.readable(self.manifest(), depth=3).encode("utf-8")
         return files
 
     def manifest(self) -> dict[str, Any]:
