@@ -280,6 +280,13 @@ def check_cmd(
     """表格准入检查：拒绝重复、未经审批或不合规的报表 / Admission checks that reject duplicate or unapproved reports."""
     from ybt.check import engine, formats, incremental
 
+    # A check is a short-lived process whose millions of small objects (a province's specs) stay alive
+    # to the end and form no cycles worth collecting: the cyclic collector would only walk them again
+    # and again (a third of a province-sized check). Not for every command: sqlglot's trees are
+    # cyclic, and the SQL build needs them collected. Only in the `ybt` process itself (not when a
+    # test or a program drives the app), which ends right after.
+    if _state.get("process") == "ybt":
+        gc.disable()
     as_of = parse_today(today)
     if base is not None and state is not None:
         _fail_usage("--base 与 --state 只能选一个", "give --base or --state, not both")
@@ -547,10 +554,7 @@ _register_plugins()
 
 def main() -> None:
     """Entry point: run the app; turn any unexpected exception into exit 2 without a traceback."""
-    # A command is a short-lived process whose millions of small objects (a province's specs) stay
-    # alive to the end and form no cycles worth collecting: the cyclic collector would only walk them
-    # again and again (a third of a province-sized check). Memory is returned at exit.
-    gc.disable()
+    _state["process"] = "ybt"
     try:
         app()
     except YbtError as exc:
