@@ -742,6 +742,18 @@ def _check_header(ctx: _Ctx, lay: Layout, header: dict[int, list[Any]]) -> None:
 #: Rows compared with the pool per query and written per batch.
 BATCH = 500
 _JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def _converted(vals: Sequence[Any], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    """``vals`` with the values at the given positions passed through their converters."""
+    if not converters:
+        return tuple(vals)
+    out = list(vals)
+    for j, f in converters:
+        out[j] = f(out[j])
+    return tuple(out)
+
+
 _JSON_KEY = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
@@ -858,20 +870,10 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
 
     def quick_canon(vals: Sequence[Any]) -> tuple[Any, ...]:
         """canon_of for checked rows, whose text values are str; for pool rows equal to canon_of whenever it equals a checked row's."""
-        if not converted:
-            return tuple(vals)
-        out = list(vals)
-        for j, f in converted:
-            out[j] = f(out[j])
-        return tuple(out)
+        return _converted(vals, converted)
 
     def db_of(vals: Sequence[Any]) -> tuple[Any, ...]:
-        if not db_converted:
-            return tuple(vals)
-        out = list(vals)
-        for j, f in db_converted:
-            out[j] = f(out[j])
-        return tuple(out)
+        return _converted(vals, db_converted)
 
     def key_of(org: str, canonical: tuple[Any, ...]) -> tuple[Any, ...]:
         own = tuple(canonical[j] for j in key_at)
