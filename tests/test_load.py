@@ -223,3 +223,22 @@ def test_project_files_are_shown_as_display_path_shows_them(tmp_path: Path, monk
     shown = {sf.rel: sf.file for sf in loaded.project.all_files()}
     assert shown == {rel: display_path(Path("link") / rel) for rel in ("ybt.yaml", "b.yaml", "sub/a.yaml")}
     assert shown["b.yaml"] == "elsewhere.yaml" and shown["sub/a.yaml"] == "real/sub/a.yaml"
+
+
+def test_default_discovery_walk_finds_what_the_globs_find(tmp_path: Path) -> None:
+    """The default include is found by one os.walk; it must list exactly what globbing the patterns lists."""
+    import os
+
+    from ybt.load import DEFAULT_INCLUDE, discover_files
+
+    for rel in ("ybt.yaml", "a/x.yaml", "a/.h/y.yaml", "target/z.yaml", "b/node_modules/w.yaml", ".q.yaml", "c/v.yml", "real/r.yaml", "a/n.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("kind: field\n", encoding="utf-8")
+    (tmp_path / "c" / "link").symlink_to(tmp_path / "real")  # a linked directory: not followed
+    (tmp_path / "c" / "broken.yaml").symlink_to(tmp_path / "missing.yaml")
+    (tmp_path / "c" / "dir.yaml").mkdir()
+    os.mkfifo(tmp_path / "c" / "fifo.yaml")
+    for exclude in ([], ["c/*"], ["**/r.yaml"]):
+        walked = discover_files(tmp_path, [], exclude, "ybt.yaml")
+        assert walked == discover_files(tmp_path, list(DEFAULT_INCLUDE), exclude, "ybt.yaml")
+    assert [rel for _, rel in discover_files(tmp_path, [], [], "ybt.yaml")] == ["a/x.yaml", "c/v.yml", "real/r.yaml"]

@@ -37,6 +37,7 @@ PathKey = tuple[str | int, ...]
 PROJECT_FILE = "ybt.yaml"
 LIBRARY_FILE = "library.yaml"
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml")
+_DEFAULT_SUFFIXES = tuple(pattern.removeprefix("**/*") for pattern in DEFAULT_INCLUDE)
 #: Directories never searched for specs: build output and tool state.
 DEFAULT_EXCLUDE_DIRS = frozenset({"target", "node_modules", "__pycache__"})
 
@@ -612,13 +613,15 @@ def _config_strings(doc: Document | None, key: str) -> list[str]:
 
 def discover(root: Path, include: list[str], exclude: list[str], skip: str) -> list[Path]:
     """Spec files below ``root`` matching ``include`` and not ``exclude``, in a stable order."""
-    return [p for p, _ in _discover(root, include, exclude, skip)]
+    return [p for p, _ in discover_files(root, include, exclude, skip)]
 
 
-def _discover(root: Path, include: list[str], exclude: list[str], skip: str) -> list[tuple[Path, str]]:
+def discover_files(root: Path, include: list[str], exclude: list[str], skip: str) -> list[tuple[Path, str]]:
     """:func:`discover` with each file's path relative to ``root`` (POSIX)."""
+    if not include:
+        return _walk(root, exclude, skip)
     found: dict[Path, str] = {}
-    for pattern in include or list(DEFAULT_INCLUDE):
+    for pattern in include:
         for p in root.glob(pattern):
             if p in found or not p.is_file():
                 continue
@@ -633,6 +636,25 @@ def _discover(root: Path, include: list[str], exclude: list[str], skip: str) -> 
                 continue
             found[p] = posix
     return sorted(found.items(), key=lambda item: item[1])
+
+
+def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[Path, str]]:
+    """The default ``include`` (every .yaml and .yml file) by one walk of the tree, which is several
+    times faster than globbing it for a province's thousands of files; the same files as the globs:
+    symbolic links to directories not followed, hidden parts and build-output directories skipped."""
+    found: list[tuple[Path, str]] = []
+    base = len(str(root)) + 1
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in DEFAULT_EXCLUDE_DIRS]
+        for name in filenames:
+            if name.startswith(".") or not name.endswith(_DEFAULT_SUFFIXES):
+                continue
+            full = os.path.join(dirpath, name)
+            posix = full[base:].replace(os.sep, "/")
+            if posix == skip or not os.path.isfile(full) or any(fnmatch.fnmatch(posix, pat) for pat in exclude):
+                continue
+            found.append((Path(full), posix))
+    return sorted(found, key=lambda item: item[1])
 
 
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
@@ -651,7 +673,7 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
     include = _config_strings(config, "include")
     exclude = _config_strings(config, "exclude")
     files: list[SourceFile] = []
-    found = _discover(root, include, exclude, config_name)
+    found = discover_files(root, include, exclude, config_name)
     with progress(Text("读取规格文件", "reading spec files"), total=len(found)) as advance:
         for path, rel in found:
             sf = _read_file(path, rel, shown(path), diags, limits)

@@ -45,7 +45,7 @@ from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFact
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
-from ybt.load import DEFAULT_EXCLUDE_DIRS, PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover, display_path, env_limits, read_file
+from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_files, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
@@ -488,23 +488,13 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
 
 
 def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.stat_result]:
-    """The project's spec files (rel → stat), found as :func:`ybt.load.discover` finds them."""
-    if include or exclude:
-        paths = [root / PROJECT_FILE, *discover(root, include, exclude, PROJECT_FILE)]
-        return {p.relative_to(root).as_posix(): p.stat() for p in paths if p.is_file()}
+    """The project's spec files (rel → stat), found as loading finds them."""
     out: dict[str, os.stat_result] = {}
-    base = len(str(root)) + 1
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # as Path.glob("**") does
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in DEFAULT_EXCLUDE_DIRS]
-        for name in filenames:
-            if name.startswith(".") or not name.endswith((".yaml", ".yml")):
-                continue
-            full = os.path.join(dirpath, name)
-            rel = full[base:].replace(os.sep, "/")
-            try:
-                out[rel] = os.stat(full)
-            except OSError:
-                continue
+    for path, rel in [(root / PROJECT_FILE, PROJECT_FILE), *discover_files(root, include, exclude, PROJECT_FILE)]:
+        try:
+            out[rel] = os.stat(path)
+        except OSError:
+            continue
     return out
 
 
