@@ -793,38 +793,29 @@ def _encode(c: Cache) -> dict[str, Any]:
     if c.raw is not None:
         return _encode_changes(c, c.raw)
     return {
+        # what only a full check changes
         "key": c.key,
-        "files": c.files,
         "library_paths": c.library_paths,
         "include": c.include,
         "exclude": c.exclude,
-        "objects": c.objects,
         "skeleton": c.skeleton,
         "documents": c.documents,
-        "reports": {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
-        "signatures": c.signatures,
         "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
         "canonical": dict(c.dupes.canonical),
-        "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
         "compared_pairs": c.dupes.compared_pairs,
-        "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
         "usage_sensitive": c.usage_sensitive,
-        "usage": dict(c.usage),
-        "retires_refs": c.retires_refs,
-        "labels": c.labels,
-        "per_report": {u: [_diag_out(d) for d in ds] for u, ds in c.per_report.items()},
         "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
-        "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
-        "suppressions": c.suppressions,
-        "starts": c.starts,
-        "stats": c.stats,
-        "scanned_ns": c.scanned_ns,
+        **_encode_reports(
+            c,
+            {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
+            {u: [_diag_out(d) for d in ds] for u, ds in c.per_report.items()},
+        ),
     }
 
 
 def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
-    """The encoded cache after an incremental run: the catalog parts as read, the rest updated."""
-    out = dict(raw)
+    """The encoded cache after an incremental run: the catalog parts as read, the rest updated; the
+    facts and findings of reports that did not change are written back as they were read."""
     facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
     per_report = {u: t for u, t in raw["per_report"].items() if u not in c.redone}
     for u in c.redone:
@@ -832,25 +823,28 @@ def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
             facts[u] = tuple(getattr(c.reports[u], n) for n in _FACT_FIELDS)
         if u in c.per_report:
             per_report[u] = [_diag_out(d) for d in c.per_report[u]]
-    out.update(
-        files=c.files,
-        objects=c.objects,
-        documents=c.documents,
-        reports=facts,
-        signatures=c.signatures,
-        overlaps=[tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
-        conflicts=[(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
-        usage=dict(c.usage),
-        retires_refs=c.retires_refs,
-        labels=c.labels,
-        per_report=per_report,
-        conflict_hits={f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
-        suppressions=c.suppressions,
-        starts=c.starts,
-        stats=c.stats,
-        scanned_ns=c.scanned_ns,
-    )
-    return out
+    return {**raw, **_encode_reports(c, facts, per_report)}
+
+
+def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any]) -> dict[str, Any]:
+    """The parts an incremental run changes, with the reports' facts and findings already encoded."""
+    return {
+        "files": c.files,
+        "objects": c.objects,
+        "reports": facts,
+        "signatures": c.signatures,
+        "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
+        "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
+        "usage": dict(c.usage),
+        "retires_refs": c.retires_refs,
+        "labels": c.labels,
+        "per_report": per_report,
+        "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
+        "suppressions": c.suppressions,
+        "starts": c.starts,
+        "stats": c.stats,
+        "scanned_ns": c.scanned_ns,
+    }
 
 
 def _decode(d: dict[str, Any]) -> Cache:
