@@ -263,11 +263,29 @@ def run_rules(
     return run
 
 
+@dataclass
+class FullCheck:
+    """A check of the whole project, with what went into its result (the incremental check caches it)."""
+
+    context: Context
+    rules: RuleRun
+    suppressions: dict[str, list[SuppressionFacts]]
+    starts: dict[tuple[str, int], str]
+    result: CheckResult
+
+
+def check_all(project: Project, options: CheckOptions, lang: str = "both") -> FullCheck:
+    """Run every selected rule on the whole project (no cache)."""
+    ctx = Context(project, options.today)
+    run = run_rules(ctx, options, lang=lang)
+    suppressions = {path: file_suppressions(path) for path in project_files(project)}
+    starts = document_starts(project)
+    return FullCheck(ctx, run, suppressions, starts, finish(project, run.all(), options, suppressions, starts))
+
+
 def check(project: Project, options: CheckOptions, lang: str = "both") -> CheckResult:
     """Run every selected rule on the whole project (no cache)."""
-    run = run_rules(Context(project, options.today), options, lang=lang)
-    suppressions = {path: file_suppressions(path) for path in project_files(project)}
-    return finish(project, run.all(), options, suppressions, document_starts(project))
+    return check_all(project, options, lang).result
 
 
 def finish(

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from ybt import __version__, atomic, diagnostics, gcpause, load, model
 from ybt._resources import schema_dir
 from ybt.analyze.dupes import DupesResult, FrequencyConflict, ReportOverlap, conflict_order, frequency_conflicts_of, pair_overlap, signature
-from ybt.check.engine import CheckOptions, CheckResult, RuleRun, SuppressionFacts, document_starts, file_suppressions, finish, project_files, run_rules
+from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, SuppressionFacts, check_all, file_suppressions, finish, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
@@ -384,7 +384,8 @@ def _plain(m: Mapping[Any, Any]) -> dict[Any, Any]:
     return m if type(m) is dict else dict(m)
 
 
-def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Context, run: RuleRun, sups: dict[str, list[SuppressionFacts]]) -> None:
+def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullCheck) -> None:
+    ctx, run = full.context, full.rules
     files = dict(project.file_checksums)
     library_paths = {}
     for lib in project.libraries.values():
@@ -435,8 +436,8 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, ctx: Contex
         per_report=run.per_report,
         catalog_findings=run.catalog,
         conflict_hits=_conflict_hits(run.project),
-        suppressions=sups,
-        starts=dict(document_starts(project)),
+        suppressions=full.suppressions,
+        starts=full.starts,
     )
     _save(root, cache)
     _prune_docs(root, key, files)
@@ -478,13 +479,10 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
     if not result.ok or result.project is None:
         return Outcome(result, None, stats)
     project = result.project
-    ctx = Context(project, options.today)
-    run = run_rules(ctx, options, lang=lang)
-    sups = {path: file_suppressions(path) for path in project_files(project)}
-    outcome = finish(project, run.all(), options, sups, document_starts(project))
+    full = check_all(project, options, lang)
     if use_cache and options.changed is None:
-        _write_cache(root, key, project, ctx, run, sups)
-    return Outcome(result, outcome, stats)
+        _write_cache(root, key, project, full)
+    return Outcome(result, full.result, stats)
 
 
 def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.stat_result]:
