@@ -56,7 +56,7 @@ class ReportFacts:
     @property
     def live(self) -> bool:
         """Reaches the grass roots: the project's own, active, not retired by an admission record."""
-        return self.library is None and self.status != "retired" and self.admission_status != "retired"
+        return _live(self.library, self.status, self.admission_status)
 
     @property
     def collected(self) -> bool:
@@ -107,7 +107,12 @@ def _columns_at(r: Report) -> tuple[Position, ...]:
 
 
 def is_live(r: Report) -> bool:
-    return r.library is None and r.status != "retired" and not (r.admission is not None and r.admission.status == "retired")
+    """:attr:`ReportFacts.live` of a report object."""
+    return _live(r.library, r.status, r.admission.status if r.admission is not None else None)
+
+
+def _live(library: str | None, status: str, admission_status: str | None) -> bool:
+    return library is None and status != "retired" and admission_status != "retired"
 
 
 @dataclass(frozen=True, slots=True)
