@@ -557,7 +557,13 @@ def _signature_fields(sigs: Iterable[tuple[Any, ...]]) -> list[str]:
     return sorted({s[1] if s[0] == "f" else s[2] for s in sigs if (s[1] if s[0] == "f" else s[2])})
 
 
-def report_overlaps(project: Project, canon: Mapping[str, str], min_jaccard: float = 0.3, min_containment: float = 0.6) -> list[ReportOverlap]:
+#: Report pairs below both are not listed as overlaps.
+OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT = 0.3, 0.6
+
+
+def report_overlaps(
+    project: Project, canon: Mapping[str, str], min_jaccard: float = OVERLAP_MIN_JACCARD, min_containment: float = OVERLAP_MIN_CONTAINMENT
+) -> list[ReportOverlap]:
     reports = [r for r in project.reports.values() if r.status != "retired"]
     uids = [r.uid for r in reports]
     sigs = [report_signatures(r, canon) for r in reports]

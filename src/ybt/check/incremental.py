@@ -1,13 +1,13 @@
 """The incremental check: ``ybt check`` with a cache keyed by file checksums.
 
 A full check (load → validate → resolve → rules) leaves a cache (see :func:`cache_dir`): the
-checksum of every file it read, every object pickled on its own, the per-report and catalog findings,
-the facts whole-project rules read (:mod:`ybt.check.facts`) and the duplicate analysis. The next run
-hashes the files again and
+checksum of every file it read, where each catalog object's document is, the project's settings (a
+pickled skeleton of the model), the per-report and catalog findings, the facts whole-project rules read
+(:mod:`ybt.check.facts`) and the duplicate analysis. The next run hashes the files again and
 
 * nothing changed → the cached findings, through suppressions and the baseline as usual;
 * only report files changed (edited, added or deleted) → those files alone are loaded, validated and
-  resolved against the cached catalog; their per-report rules run; the whole-project rules run again
+  resolved against catalog objects rebuilt from their unchanged files; their per-report rules run; the whole-project rules run again
   on the facts (one updated); report overlaps are recomputed for the changed reports only;
 * anything else changed (ybt.yaml, a field, a codelist, a ledger, a library file), or a changed
   report would move a usage-based choice of canonical field, or the changed files have errors →
@@ -40,7 +40,17 @@ from typing import Any, TypeVar
 
 from ybt import __version__, atomic, diagnostics, gcpause, load, model
 from ybt._resources import schema_dir
-from ybt.analyze.dupes import DupesResult, FrequencyConflict, ReportOverlap, conflict_order, frequency_conflicts_of, pair_overlap, signature
+from ybt.analyze.dupes import (
+    OVERLAP_MIN_CONTAINMENT,
+    OVERLAP_MIN_JACCARD,
+    DupesResult,
+    FrequencyConflict,
+    ReportOverlap,
+    conflict_order,
+    frequency_conflicts_of,
+    pair_overlap,
+    signature,
+)
 from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, SuppressionFacts, check_all, file_suppressions, finish, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
@@ -59,7 +69,6 @@ _MAGIC = b"ybt-check-cache\n"
 #: report edited again and again).
 REFRESH_AFTER = 8
 _CONFLICT_RULE = "YBT204"
-_MIN_JACCARD, _MIN_CONTAINMENT = 0.3, 0.6  # as report_overlaps()
 
 T = TypeVar("T")
 
@@ -638,7 +647,7 @@ def _update_dupes(
             if other == u or other in done:
                 continue
             a, b = (u, other) if u < other else (other, u)
-            o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), _MIN_JACCARD, _MIN_CONTAINMENT)
+            o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
             if o is not None:
                 overlaps.append(o)
         done.add(u)
@@ -730,7 +739,7 @@ def _refresh(
     _save(root, cache)
 
 
-# --- the cache on disk: builtins only (marshal), model objects as pickled blobs ---------------------
+# --- the cache on disk: builtins only (marshal), the model's skeleton a pickled blob ------------------
 
 LocTuple = tuple[str, int, int, str | None, str | None] | None
 

@@ -84,8 +84,6 @@ class Context:
         return (f for f in self.project.fields.values() if f.library is None)
 
 
-ReportFn = Callable[[Context, Report], Iterable[Hit]]
-CheckFn = Callable[[Context], Iterable[Hit]]
 AnyFn = Callable[..., Iterable[Hit]]
 
 
