@@ -167,3 +167,18 @@ def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -
     for dept_id, dept in full.departments.items():
         assert skeleton.departments[dept_id].location == dept.location
     assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))
+
+
+def test_no_home_directory_checks_without_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "qingxi"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
+    for name in ("YBT_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    out = _run(root)
+    assert out.result is not None and out.stats.mode == "full"
+    _same_as_full(root, out)

@@ -474,6 +474,11 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
     limits = env_limits()
     key = _key(options, limits)
     stats = Stats()
+    if use_cache:
+        try:
+            cache_path(root)
+        except RuntimeError:  # no home directory and no YBT_CACHE_DIR: check without a cache
+            use_cache = False
     if use_cache and options.changed is None:
         cache = _read_cache(cache_path(root), key)
         if cache is None:
