@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -618,12 +619,21 @@ def discover(root: Path, include: list[str], exclude: list[str], skip: str) -> l
 
 def discover_files(root: Path, include: list[str], exclude: list[str], skip: str) -> list[tuple[Path, str]]:
     """:func:`discover` with each file's path relative to ``root`` (POSIX)."""
+    return [(Path(full), rel) for full, rel, _ in discover_stats(root, include, exclude, skip)]
+
+
+def discover_stats(root: Path, include: list[str], exclude: list[str], skip: str) -> list[tuple[str, str, os.stat_result]]:
+    """:func:`discover_files` as (path, POSIX path relative to ``root``, the file's ``stat``), the
+    stat taken once while looking (the incremental check compares it with the one it recorded)."""
     if not include:
         return _walk(root, exclude, skip)
-    found: dict[Path, str] = {}
+    found: dict[Path, tuple[str, os.stat_result]] = {}
     for pattern in include:
         for p in root.glob(pattern):
-            if p in found or not p.is_file():
+            if p in found:
+                continue
+            st = _regular_file(str(p))
+            if st is None:
                 continue
             rel = p.relative_to(root)
             parts = rel.parts
@@ -634,15 +644,24 @@ def discover_files(root: Path, include: list[str], exclude: list[str], skip: str
                 continue
             if any(fnmatch.fnmatch(posix, pat) for pat in exclude):
                 continue
-            found[p] = posix
-    return sorted(found.items(), key=lambda item: item[1])
+            found[p] = (posix, st)
+    return sorted(((str(p), rel, st) for p, (rel, st) in found.items()), key=lambda item: item[1])
 
 
-def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[Path, str]]:
+def _regular_file(path: str) -> os.stat_result | None:
+    """The file's stat (links followed) when it is a regular file, as ``Path.is_file`` decides."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.stat_result]]:
     """The default ``include`` (every .yaml and .yml file) by one walk of the tree, which is several
     times faster than globbing it for a province's thousands of files; the same files as the globs:
     symbolic links to directories not followed, hidden parts and build-output directories skipped."""
-    found: list[tuple[Path, str]] = []
+    found: list[tuple[str, str, os.stat_result]] = []
     base = len(str(root)) + 1
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in DEFAULT_EXCLUDE_DIRS]
@@ -651,10 +670,13 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[Path, str]]:
                 continue
             full = os.path.join(dirpath, name)
             posix = full[base:].replace(os.sep, "/")
-            if posix == skip or not os.path.isfile(full) or any(fnmatch.fnmatch(posix, pat) for pat in exclude):
+            if posix == skip or any(fnmatch.fnmatch(posix, pat) for pat in exclude):
                 continue
-            found.append((Path(full), posix))
-    return sorted(found, key=lambda item: item[1])
+            st = _regular_file(full)
+            if st is not None:
+                found.append((full, posix, st))
+    found.sort(key=lambda item: item[1])
+    return found
 
 
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:

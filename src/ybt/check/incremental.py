@@ -21,6 +21,7 @@ would give — the tests compare them on every kind of change.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import functools
@@ -55,7 +56,7 @@ from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, Supp
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
-from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_files, display_path, env_limits, read_file
+from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_stats, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
@@ -502,11 +503,10 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
 def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.stat_result]:
     """The project's spec files (rel → stat), found as loading finds them."""
     out: dict[str, os.stat_result] = {}
-    for path, rel in [(root / PROJECT_FILE, PROJECT_FILE), *discover_files(root, include, exclude, PROJECT_FILE)]:
-        try:
-            out[rel] = os.stat(path)
-        except OSError:
-            continue
+    with contextlib.suppress(OSError):
+        out[PROJECT_FILE] = os.stat(root / PROJECT_FILE)
+    for _, rel, st in discover_stats(root, include, exclude, PROJECT_FILE):
+        out[rel] = st
     return out
 
 
