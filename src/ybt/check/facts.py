@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ybt.diagnostics import Location
-from ybt.model import Project, Report
+from ybt.model import Codelist, Field, Project, Report
 
 #: (field, op, repr(value)) of one condition, with the field as its unique id.
 ConditionFacts = tuple[str, str, str]
@@ -22,6 +22,9 @@ ConditionFacts = tuple[str, str, str]
 ColumnFacts = tuple[str | None, str | None, tuple[ConditionFacts, ...]]
 #: (line, column) of a node.
 Position = tuple[int, int]
+#: One of the project's own catalog objects: (unique id, status, qualified id, label, file, position
+#: of its ``id``), all a whole-project rule needs to point at it.
+OwnObject = tuple[str, str, str, str, str, Position]
 
 
 def _at(loc: Location) -> Position:
@@ -123,10 +126,9 @@ class CatalogFacts:
     held: Mapping[str, str]
     #: Fields served by a base library (姓名、身份证号 …).
     basics: frozenset[str]
-    #: The project's own fields: (unique id, status).
-    own_fields: tuple[tuple[str, str], ...]
-    #: The project's own codelists: (unique id, status).
-    own_codelists: tuple[tuple[str, str], ...]
+    #: The project's own fields and codelists.
+    own_fields: tuple[OwnObject, ...]
+    own_codelists: tuple[OwnObject, ...]
     #: Field → its codelist, for every field with one.
     field_codelist: Mapping[str, str]
     #: Fields referenced by ledgers, entity keys and superseded_by; codelists by superseded_by.
@@ -153,9 +155,13 @@ def catalog_facts(project: Project) -> CatalogFacts:
     return CatalogFacts(
         held=held,
         basics=frozenset(f.uid for f in project.fields.values() if f.source.kind == "base_library"),
-        own_fields=tuple((f.uid, f.status) for f in project.fields.values() if f.library is None),
-        own_codelists=tuple((c.uid, c.status) for c in project.codelists.values() if c.library is None),
+        own_fields=tuple(_own(f) for f in project.fields.values() if f.library is None),
+        own_codelists=tuple(_own(c) for c in project.codelists.values() if c.library is None),
         field_codelist={f.uid: f.codelist for f in project.fields.values() if f.codelist},
         catalog_field_refs=frozenset(refs),
         catalog_codelist_refs=frozenset(c.superseded_by for c in project.codelists.values() if c.superseded_by),
     )
+
+
+def _own(o: Field | Codelist) -> OwnObject:
+    return (o.uid, o.status, o.qualified, o.label, o.doc.file, _at(o.loc("id")))

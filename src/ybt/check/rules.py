@@ -862,14 +862,13 @@ Bad / 错误写法: a department field declared and never asked. Good / 正确�
 )
 def unused_field(ctx: Context) -> Iterator[Hit]:
     used, _ = _referenced(ctx)
-    for uid, status in ctx.catalog.own_fields:
+    for uid, status, qualified, label, file, at in ctx.catalog.own_fields:
         if uid not in used and status not in ("superseded", "retired"):
-            f = ctx.project.fields[uid]
             yield Hit(
-                f.loc("id"),
-                Text(f"字段 {f.qualified}“{f.label}”没有被使用", f"field {f.qualified} is not used"),
+                Location(file, *at),
+                Text(f"字段 {qualified}“{label}”没有被使用", f"field {qualified} is not used"),
                 Text("删除它，或在报表、台账中使用", "delete it or use it"),
-                f.uid,
+                uid,
             )
 
 
@@ -887,14 +886,13 @@ A codelist no used field points to can go.
 )
 def unused_codelist(ctx: Context) -> Iterator[Hit]:
     _, used = _referenced(ctx)
-    for uid, status in ctx.catalog.own_codelists:
+    for uid, status, qualified, label, file, at in ctx.catalog.own_codelists:
         if uid not in used and status not in ("superseded", "retired"):
-            c = ctx.project.codelists[uid]
             yield Hit(
-                c.loc("id"),
-                Text(f"代码表 {c.qualified}“{c.label}”没有被使用", f"codelist {c.qualified} is not used"),
+                Location(file, *at),
+                Text(f"代码表 {qualified}“{label}”没有被使用", f"codelist {qualified} is not used"),
                 Text("删除它，或让字段引用它", "delete it or reference it"),
-                c.uid,
+                uid,
             )
 
 
