@@ -103,6 +103,48 @@ def test_the_cache_refreshed_by_an_incremental_run_is_the_one_a_full_run_leaves(
     _same_as_full(project, third)
 
 
+@pytest.mark.parametrize("refresh_after", [8, 1])
+def test_frequency_changes_update_the_conflicts_as_a_full_check_does(project: Path, monkeypatch: pytest.MonkeyPatch, refresh_after: int) -> None:
+    """Moving a report between frequencies makes and unmakes frequency conflicts (YBT204): the fast
+    path updates the cached conflicts and may read every report only for a field newly in conflict.
+    With ``refresh_after=1`` every step starts from the cache the step before wrote."""
+    import ybt.check.incremental as inc
+
+    monkeypatch.setattr(inc, "REFRESH_AFTER", refresh_after)
+    path = project / REPORT
+    original = path.read_text(encoding="utf-8")
+    assert "frequency: quarterly" in original
+
+    def conflicts(o: Outcome) -> set[tuple[object, ...]]:
+        return {(c[3], c[5]) for c in _findings(o) if c[0] == "YBT204"}
+
+    seen = [conflicts(_run(project, cache=False))]
+    for frequency in ("daily", "monthly", "annual", "daily", "quarterly"):
+        path.write_text(original.replace("frequency: quarterly", f"frequency: {frequency}", 1), encoding="utf-8")
+        fast = _run(project)
+        # back to the text the cache was made from, nothing differs (unless a refreshed cache holds the step before)
+        assert fast.stats.mode == ("unchanged" if frequency == "quarterly" and refresh_after > 1 else "reports"), fast.stats
+        _same_as_full(project, fast)
+        seen.append(conflicts(fast))
+    assert seen[-1] == seen[0]  # back where it started
+    assert len({frozenset(s) for s in seen}) >= 3  # the conflicts did move with the frequency
+
+
+def test_a_field_no_report_asked_can_come_into_conflict(project: Path) -> None:
+    """``mz.gyfs`` is asked by no collected report: two new reports asking it monthly and annually put it
+    in conflict, which only reading every report's facts can show."""
+    path = project / REPORT
+    original = path.read_text(encoding="utf-8")
+    for new_id, frequency in (("hh_a", "monthly"), ("hh_b", "annual")):
+        text = original.replace("id: csdb_hmc", f"id: {new_id}", 1).replace("frequency: quarterly", f"frequency: {frequency}", 1)
+        text = text.replace("  - {field: sprq, label: 批准日期}", "  - {field: sprq, label: 批准日期}\n  - {field: mz.gyfs}", 1)
+        (path.parent / f"{new_id}.yaml").write_text(text, encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports", fast.stats
+    assert any(c[0] == "YBT204" and str(c[5]).endswith("#field.mz.gyfs") for c in _findings(fast))
+    _same_as_full(project, fast)
+
+
 def test_catalog_change_takes_the_full_path(project: Path) -> None:
     fields = project / "catalog" / "fields.yaml"
     fields.write_text(fields.read_text(encoding="utf-8") + "\n", encoding="utf-8")

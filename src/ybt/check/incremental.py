@@ -34,7 +34,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from ybt import __version__, atomic, diagnostics, gcpause, load, model
 from ybt._resources import schema_dir
 from ybt.analyze.dupes import (
+    ORG_UNIT_FIELDS,
     OVERLAP_MIN_CONTAINMENT,
     OVERLAP_MIN_JACCARD,
     DupesResult,
@@ -62,7 +63,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -212,6 +213,8 @@ class Cache:
     usage: Counter[str]
     retires_refs: frozenset[str]
     labels: dict[str, str]
+    #: (Canonical) fields asked at exactly one frequency → that frequency (see _asked_conflicts).
+    single: dict[str, str]
     per_report: dict[str, list[Diagnostic]]
     catalog_findings: list[Diagnostic]
     #: YBT204 findings by the field in conflict: reused while neither the conflict nor its report changed.
@@ -443,6 +446,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
         usage=_all_usage(project, ctx.reports),
         retires_refs=frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
         labels={c.field: c.label for c in dupes.frequency_conflicts},
+        single=_single_frequencies(ctx.reports, dupes.canonical),
         per_report=run.per_report,
         catalog_findings=run.catalog,
         conflict_hits=_conflict_hits(run.project),
@@ -663,14 +667,68 @@ def _update_dupes(
         return labels[f] if f in labels else project.field_label(f)
 
     # Only the conflicts of fields the changed reports ask for can change.
-    asked = {canon.get(f, f) for r in [*(cache.reports[u] for u in touched if u in cache.reports), *new_facts.values()] for f in _plain_fields(r)}
+    before = [cache.reports[u] for u in touched if u in cache.reports]
+    asked = {canon.get(f, f) for r in [*before, *new_facts.values()] for f in _plain_fields(r)}
     conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
     if asked:
-        rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if r.status != "retired" and r.mode != "derived")
-        conflicts.extend(frequency_conflicts_of(rows, canon, label, only=asked))
+        conflicts.extend(_asked_conflicts(cache, asked, before, list(new_facts.values()), facts, label))
         conflicts.sort(key=conflict_order)
     cache.signatures = sigs
     return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
+
+
+def _counts_for_conflicts(r: ReportFacts) -> bool:
+    """Whether the report's columns count towards frequency conflicts (as the duplicate analysis counts them)."""
+    return r.status != "retired" and r.mode != "derived"
+
+
+def _conflict_targets(r: ReportFacts, canon: Mapping[str, str]) -> set[str]:
+    return {t for t in (canon.get(f, f) for f in _plain_fields(r)) if t not in ORG_UNIT_FIELDS}
+
+
+def _single_frequencies(facts: Mapping[str, ReportFacts], canon: Mapping[str, str]) -> dict[str, str]:
+    """(Canonical) fields that reports ask at exactly one frequency → that frequency."""
+    seen: dict[str, str | None] = {}
+    for r in facts.values():
+        if _counts_for_conflicts(r):
+            for t in _conflict_targets(r, canon):
+                seen[t] = r.frequency if seen.get(t, r.frequency) == r.frequency else None
+    return {t: q for t, q in seen.items() if q is not None}
+
+
+def _asked_conflicts(
+    cache: Cache, asked: set[str], before: list[ReportFacts], after: list[ReportFacts], facts: Mapping[str, ReportFacts], label: Callable[[str], str]
+) -> list[FrequencyConflict]:
+    """The frequency conflicts of the fields the changed reports ask (``asked``), after the change.
+
+    A conflict the cache holds is updated by the changed reports alone: their old versions leave it,
+    their new ones join it. A field the cache knew asked at one frequency stays out of conflict while
+    the changed reports ask it at that frequency too. Only a field that may newly be in conflict
+    (asked at another frequency, or not known) needs every report's facts, as a full check reads them.
+    """
+    canon = cache.dupes.canonical
+    sets = {c.field: {k: set(v) for k, v in c.frequencies.items()} for c in cache.dupes.frequency_conflicts if c.field in asked}
+    for r in before:
+        if _counts_for_conflicts(r):
+            for t in _conflict_targets(r, canon) & sets.keys():
+                sets[t][r.frequency].discard(r.uid)
+    unsure: set[str] = set()
+    for r in after:
+        if _counts_for_conflicts(r):
+            for t in _conflict_targets(r, canon):
+                if t in sets:
+                    sets[t].setdefault(r.frequency, set()).add(r.uid)
+                elif cache.single.get(t) != r.frequency:
+                    unsure.add(t)
+    out = []
+    for t, by_freq in sets.items():
+        kept = {k: tuple(sorted(v)) for k, v in sorted(by_freq.items()) if v}
+        if len(kept) > 1:
+            out.append(FrequencyConflict(t, label(t), kept))
+    if unsure:
+        rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if _counts_for_conflicts(r))
+        out.extend(frequency_conflicts_of(rows, canon, label, only=unsure))
+    return out
 
 
 def _conflict_hits(findings: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
@@ -736,6 +794,7 @@ def _refresh(
     cache.reports = facts
     cache.dupes = dupes
     cache.labels = {c.field: c.label for c in dupes.frequency_conflicts}
+    cache.single = _single_frequencies(facts, dupes.canonical)
     cache.retires_refs = frozenset({*(u for u in cache.retires_refs), *(u for r in fresh.values() if r.admission is not None for u in r.admission.retires)})
     cache.per_report = per_report
     cache.redone = old_uids | set(fresh)
@@ -747,6 +806,7 @@ def _refresh(
 # --- the cache on disk: builtins only (marshal), the model's skeleton a pickled blob ------------------
 
 LocTuple = tuple[str, int, int, str | None, str | None] | None
+_new = tuple.__new__  # diagnostics are named tuples: rebuilt from their cached tuples in one step
 
 
 def _loc_out(loc: Location | None) -> LocTuple:
@@ -754,45 +814,48 @@ def _loc_out(loc: Location | None) -> LocTuple:
 
 
 def _loc_in(t: LocTuple) -> Location | None:
-    return None if t is None else Location(*t)
+    return None if t is None else _new(Location, t)
 
 
 def _diag_out(d: Diagnostic) -> tuple[Any, ...]:
     return (
         d.code,
         d.severity.value,
-        d.message.zh,
-        d.message.en,
+        (d.message.zh, d.message.en),
         _loc_out(d.location),
         None if d.hint is None else (d.hint.zh, d.hint.en),
-        tuple((_loc_out(r.location), r.message.zh, r.message.en) for r in d.related),
+        tuple((_loc_out(r.location), (r.message.zh, r.message.en)) for r in d.related),
         d.object_id,
     )
 
 
 class _DiagReader:
-    """Rebuilds diagnostics, sharing the Text objects that repeat (hints, related notes)."""
+    """Rebuilds diagnostics from their cached tuples, sharing the Text objects that repeat (hints,
+    related notes)."""
 
     def __init__(self) -> None:
         self.texts: dict[tuple[str, str], Text] = {}
         self.severities = {s.value: s for s in Severity}
 
-    def text(self, zh: str, en: str) -> Text:
-        t = self.texts.get((zh, en))
-        if t is None:
-            t = self.texts[(zh, en)] = Text(zh, en)
-        return t
+    def text(self, t: tuple[str, str]) -> Text:
+        found = self.texts.get(t)
+        if found is None:
+            found = self.texts[t] = _new(Text, t)
+        return found
 
     def __call__(self, t: tuple[Any, ...]) -> Diagnostic:
-        code, sev, zh, en, loc, hint, related, obj = t
-        return Diagnostic(
-            code,
-            self.severities[sev],
-            Text(zh, en),
-            _loc_in(loc),
-            None if hint is None else self.text(*hint),
-            tuple(Related(_loc_in(r[0]) or Location(""), self.text(r[1], r[2])) for r in related),
-            obj,
+        code, sev, message, loc, hint, related, obj = t
+        return _new(
+            Diagnostic,
+            (
+                code,
+                self.severities[sev],
+                _new(Text, message),
+                None if loc is None else _new(Location, loc),
+                None if hint is None else self.text(hint),
+                tuple(_new(Related, (_loc_in(r[0]) or Location(""), self.text(r[1]))) for r in related) if related else (),
+                obj,
+            ),
         )
 
 
@@ -850,6 +913,7 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any])
         "usage": dict(c.usage),
         "retires_refs": c.retires_refs,
         "labels": c.labels,
+        "single": c.single,
         "per_report": per_report,
         "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         "suppressions": c.suppressions,
@@ -879,6 +943,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         usage=Counter(d["usage"]),
         retires_refs=d["retires_refs"],
         labels=d["labels"],
+        single=d["single"],
         per_report={u: [read(t) for t in ds] for u, ds in d["per_report"].items()},
         catalog_findings=[read(t) for t in d["catalog_findings"]],
         conflict_hits={f: [read(t) for t in ds] for f, ds in d["conflict_hits"].items()},
