@@ -195,19 +195,19 @@ def test_the_cache_sees_the_files_load_sees(project: Path) -> None:
 
 
 def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -> None:
-    import pickle
-
     import ybt.check.incremental as inc
     from ybt.load import env_limits
     from ybt.pipeline import compile_project
 
     cache = inc._read_cache(cache_path(project), inc._key(_options(project), env_limits()))
     assert cache is not None
-    skeleton = pickle.loads(cache.skeleton)
+    skeleton = inc._unpickle(cache.skeleton)
     full = compile_project(project).project
     assert full is not None
     for dept_id, dept in full.departments.items():
         assert skeleton.departments[dept_id].location == dept.location
+        assert skeleton.departments[dept_id].doc.data is skeleton.doc.data  # marshalled once, shared as before
+    assert skeleton.doc.data == full.doc.data
     assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -713,25 +713,24 @@ class Rebuilder:
     their documents only when something asks for them, and new report documents resolved against
     them.
 
-    ``known`` gives every object's unique id → its library (None for the project's own);
-    ``documents`` the documents of the catalog objects (fields, codelists, entities, ledgers).
+    ``known`` gives every object's unique id, grouped by (kind, namespace, library — None for the
+    project's own); ``documents`` the documents of the catalog objects (fields, codelists, entities,
+    ledgers).
     Problems found while rebuilding were reported by the full resolve that came before and are not
     reported again.
     """
 
-    def __init__(self, skeleton: Project, documents: Mapping[str, Document], known: Mapping[str, str | None], diags: Diagnostics) -> None:
+    def __init__(
+        self, skeleton: Project, documents: Mapping[str, Document], known: Iterable[tuple[tuple[str, str, str | None], Iterable[str]]], diags: Diagnostics
+    ) -> None:
         r = _Resolver(LoadedProject(SourceSet(skeleton.id, skeleton.root, False, None, ()), ()), [], Diagnostics())
         r.library_ids = list(skeleton.libraries)
         r.uses = list(skeleton.uses)
         r.departments = dict(skeleton.departments)
-        shared: dict[tuple[str, str, str | None], _Entry] = {}
         entries = r.index.entries
-        for unique, lib in known.items():
-            kind, ns, _ = unique.split(".", 2)
-            entry = shared.get((kind, ns, lib))
-            if entry is None:
-                entry = shared[(kind, ns, lib)] = _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib)
-            entries[unique] = entry  # no suggestions index: an unknown reference sends the caller to a full resolve
+        for (kind, ns, lib), uniques in known:
+            # One shared placeholder per group; no suggestions index: an unknown reference sends the caller to a full resolve.
+            entries.update(dict.fromkeys(uniques, _Entry(Checked(kind, _NO_DOCUMENT, True), ns, lib)))
         self._r = r
         self._diags = diags
         self._documents = documents

@@ -34,7 +34,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,7 +63,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -97,16 +97,28 @@ for _module in (model, load, diagnostics):
             _DISPATCH[_cls] = _reducer(_cls)
 
 
-def _pickle(obj: Any) -> bytes:
+def _pickle(obj: Any, data: Any) -> bytes:
+    """The skeleton pickled, except the project file's parsed data (``data``: the whole organisation
+    tree, plain builtins), which is marshalled beside it: marshal reads it back several times faster."""
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=5)
     p.dispatch_table = _DISPATCH
+    p.persistent_id = lambda o: "data" if o is data else None  # type: ignore[method-assign]
     p.dump(obj)
-    return buf.getvalue()
+    return marshal.dumps((buf.getvalue(), data))
+
+
+def _unpickle(blob: bytes) -> Any:
+    pickled, data = marshal.loads(blob)
+    u = pickle.Unpickler(io.BytesIO(pickled))
+    u.persistent_load = lambda pid: data  # type: ignore[method-assign]
+    return u.load()
 
 
 #: Where a catalog object's document is: (file key — rel, or "@lib/rel" —, path, rel in its set, display path, index).
 DocPlace = tuple[str, str, str, str, int]
+#: (kind, namespace, library or None) → the unique ids of that group, as the Rebuilder takes them.
+Groups = dict[tuple[str, str, str | None], list[str]]
 
 
 class _Documents(Mapping[str, Document]):
@@ -191,6 +203,56 @@ class _FilePositions(Mapping[PathKey, tuple[int, int]]):
         return len(self._get())
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lazy(MutableMapping[K, V]):
+    """A part of the cache that stays marshalled until a run asks for it (the documents' places, the
+    usage counts, the objects of each file …: a run that edits one report's title needs none of
+    them), and that is written back as it was read when nobody did."""
+
+    def __init__(self, load: Callable[[], dict[K, V]], blob: bytes | None = None) -> None:
+        self._load = load
+        self._blob = blob
+        self._data: dict[K, V] | None = None
+
+    @classmethod
+    def of(cls, data: dict[K, V]) -> _Lazy[K, V]:
+        out: _Lazy[K, V] = cls(lambda: data)
+        out._data = data
+        return out
+
+    @classmethod
+    def marshalled(cls, blob: bytes, make: Callable[[Any], dict[K, V]] = dict) -> _Lazy[K, V]:
+        return cls(lambda: make(marshal.loads(blob)), blob)
+
+    def _get(self) -> dict[K, V]:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def encoded(self) -> bytes:
+        if self._data is None and self._blob is not None:
+            return self._blob
+        return marshal.dumps(dict(self._get()))
+
+    def __getitem__(self, key: K) -> V:
+        return self._get()[key]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._get()[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        del self._get()[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass
 class Cache:
     key: tuple[Any, ...]
@@ -200,19 +262,20 @@ class Cache:
     include: list[str]
     exclude: list[str]
     #: rel → ((kind, unique id), …) of the documents in that file.
-    objects: dict[str, tuple[tuple[str, str], ...]]
+    objects: _Lazy[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
     #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
     #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are.
-    documents: dict[str, DocPlace]
+    documents: _Lazy[str, DocPlace]
+    #: The catalog objects' unique ids, grouped for the Rebuilder.
+    known: Groups
     reports: dict[str, ReportFacts]
     signatures: dict[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
     dupes: DupesResult
-    usage_sensitive: dict[str, tuple[str, tuple[RankKey, ...]]]
-    usage: Counter[str]
+    usage_sensitive: _Lazy[str, tuple[str, tuple[RankKey, ...]]]
+    usage: _Lazy[str, int]
     retires_refs: frozenset[str]
-    labels: dict[str, str]
     #: (Canonical) fields asked at exactly one frequency → that frequency (see _asked_conflicts).
     single: dict[str, str]
     per_report: dict[str, list[Diagnostic]]
@@ -220,7 +283,7 @@ class Cache:
     #: YBT204 findings by the field in conflict: reused while neither the conflict nor its report changed.
     conflict_hits: dict[str, list[Diagnostic]]
     suppressions: dict[str, list[SuppressionFacts]]
-    starts: dict[tuple[str, int], str]
+    starts: _Lazy[tuple[str, int], str]
     #: rel → (size, mtime_ns) seen just before the files were hashed, and when (a full check records none).
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     scanned_ns: int = 0
@@ -435,23 +498,23 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
         library_paths=library_paths,
         include=[v for v in cfg.get("include") or [] if isinstance(v, str)],
         exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
-        objects={k: tuple(v) for k, v in objects.items()},
-        skeleton=_pickle(skeleton),
-        documents=documents,
+        objects=_Lazy.of({k: tuple(v) for k, v in objects.items()}),
+        skeleton=_pickle(skeleton, pdoc.data),
+        documents=_Lazy.of(documents),
+        known=_groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         reports=dict(ctx.reports),
         signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
         catalog=ctx.catalog,
         dupes=dupes,
-        usage_sensitive=_usage_sensitive(project, dupes),
-        usage=_all_usage(project, ctx.reports),
+        usage_sensitive=_Lazy.of(_usage_sensitive(project, dupes)),
+        usage=_Lazy.of(_all_usage(project, ctx.reports)),
         retires_refs=frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
-        labels={c.field: c.label for c in dupes.frequency_conflicts},
         single=_single_frequencies(ctx.reports, dupes.canonical),
         per_report=run.per_report,
         catalog_findings=run.catalog,
         conflict_hits=_conflict_hits(run.project),
         suppressions=full.suppressions,
-        starts=full.starts,
+        starts=_Lazy.of(dict(full.starts)),
     )
     _save(root, cache)
     _prune_docs(root, key, files)
@@ -549,7 +612,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         return None
     current, changed = found
     stats.changed_files = changed
-    skeleton: Project = pickle.loads(cache.skeleton)
+    skeleton: Project = _unpickle(cache.skeleton)
     if not changed:
         stats.mode = "unchanged"
         project = _catalog(root, skeleton, cache, Diagnostics(), limits).project
@@ -609,9 +672,15 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     per_report.update(run.per_report)
     shown = {display_path(root / rel) for rel in changed}
     sups = {path: facts_ for path, facts_ in cache.suppressions.items() if path not in shown}
-    starts = {k: v for k, v in cache.starts.items() if v not in old_uids}
-    for r in fresh.values():
-        starts[(r.doc.file, r.location.line)] = r.uid
+    old_starts = cache.starts
+
+    def new_starts() -> dict[tuple[str, int], str]:
+        out = {k: v for k, v in old_starts.items() if v not in old_uids}
+        for r in fresh.values():
+            out[(r.doc.file, r.location.line)] = r.uid
+        return out
+
+    starts = _Lazy(new_starts)  # read only when a suppression comment asks where a document starts
     for sf in source_files:
         found_sups = file_suppressions(sf.file)
         if found_sups:
@@ -624,17 +693,18 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     return result
 
 
-def _library_of(unique: str, skeleton: Project) -> str | None:
-    ns = unique.split(".", 2)[1]
-    return ns if ns in skeleton.libraries else None
+def _groups(items: Iterable[tuple[str, str | None]]) -> Groups:
+    out: Groups = {}
+    for unique, lib in items:
+        kind, ns, _ = unique.split(".", 2)
+        out.setdefault((kind, ns, lib), []).append(unique)
+    return out
 
 
 def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
-    known = {u: _library_of(u, skeleton) for u in cache.documents}
-    known.update((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
+    reports = _groups((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
     store, tag = _docs_store(root, cache.key)
-    rebuilt = Rebuilder(skeleton, _Documents(cache.documents, cache.files, store, tag, limits), known, diags)
-    return rebuilt
+    return Rebuilder(skeleton, _Documents(cache.documents, cache.files, store, tag, limits), [*cache.known.items(), *reports.items()], diags)
 
 
 def _update_dupes(
@@ -661,17 +731,12 @@ def _update_dupes(
                 overlaps.append(o)
         done.add(u)
     overlaps.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
-    labels = cache.labels
-
-    def label(f: str) -> str:
-        return labels[f] if f in labels else project.field_label(f)
-
     # Only the conflicts of fields the changed reports ask for can change.
     before = [cache.reports[u] for u in touched if u in cache.reports]
     asked = {canon.get(f, f) for r in [*before, *new_facts.values()] for f in _plain_fields(r)}
     conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
     if asked:
-        conflicts.extend(_asked_conflicts(cache, asked, before, list(new_facts.values()), facts, label))
+        conflicts.extend(_asked_conflicts(cache, asked, before, list(new_facts.values()), facts, project.field_label))
         conflicts.sort(key=conflict_order)
     cache.signatures = sigs
     return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
@@ -708,6 +773,7 @@ def _asked_conflicts(
     """
     canon = cache.dupes.canonical
     sets = {c.field: {k: set(v) for k, v in c.frequencies.items()} for c in cache.dupes.frequency_conflicts if c.field in asked}
+    labels = {c.field: c.label for c in cache.dupes.frequency_conflicts if c.field in asked}
     for r in before:
         if _counts_for_conflicts(r):
             for t in _conflict_targets(r, canon) & sets.keys():
@@ -724,7 +790,7 @@ def _asked_conflicts(
     for t, by_freq in sets.items():
         kept = {k: tuple(sorted(v)) for k, v in sorted(by_freq.items()) if v}
         if len(kept) > 1:
-            out.append(FrequencyConflict(t, label(t), kept))
+            out.append(FrequencyConflict(t, labels[t], kept))
     if unsure:
         rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if _counts_for_conflicts(r))
         out.extend(frequency_conflicts_of(rows, canon, label, only=unsure))
@@ -780,7 +846,7 @@ def _refresh(
     dupes: DupesResult,
     per_report: dict[str, list[Diagnostic]],
     sups: dict[str, list[SuppressionFacts]],
-    starts: dict[tuple[str, int], str],
+    starts: _Lazy[tuple[str, int], str],
     old_uids: set[str],
 ) -> None:
     """Write the cache as a full check of the changed project would have left it."""
@@ -793,7 +859,6 @@ def _refresh(
             cache.objects.pop(rel, None)
     cache.reports = facts
     cache.dupes = dupes
-    cache.labels = {c.field: c.label for c in dupes.frequency_conflicts}
     cache.single = _single_frequencies(facts, dupes.canonical)
     cache.retires_refs = frozenset({*(u for u in cache.retires_refs), *(u for r in fresh.values() if r.admission is not None for u in r.admission.retires)})
     cache.per_report = per_report
@@ -874,11 +939,12 @@ def _encode(c: Cache) -> dict[str, Any]:
         "include": c.include,
         "exclude": c.exclude,
         "skeleton": c.skeleton,
-        "documents": c.documents,
+        "documents": c.documents.encoded(),
+        "known": c.known,
         "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
         "canonical": dict(c.dupes.canonical),
         "compared_pairs": c.dupes.compared_pairs,
-        "usage_sensitive": c.usage_sensitive,
+        "usage_sensitive": c.usage_sensitive.encoded(),
         "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
         **_encode_reports(
             c,
@@ -905,19 +971,18 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any])
     """The parts an incremental run changes, with the reports' facts and findings already encoded."""
     return {
         "files": c.files,
-        "objects": c.objects,
+        "objects": c.objects.encoded(),
         "reports": facts,
         "signatures": c.signatures,
         "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
         "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
-        "usage": dict(c.usage),
+        "usage": c.usage.encoded(),
         "retires_refs": c.retires_refs,
-        "labels": c.labels,
         "single": c.single,
         "per_report": per_report,
         "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         "suppressions": c.suppressions,
-        "starts": c.starts,
+        "starts": c.starts.encoded(),
         "stats": c.stats,
         "scanned_ns": c.scanned_ns,
     }
@@ -932,23 +997,23 @@ def _decode(d: dict[str, Any]) -> Cache:
         library_paths=d["library_paths"],
         include=d["include"],
         exclude=d["exclude"],
-        objects=d["objects"],
+        objects=_Lazy.marshalled(d["objects"]),
         skeleton=d["skeleton"],
-        documents=d["documents"],
+        documents=_Lazy.marshalled(d["documents"]),
+        known=d["known"],
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
         signatures=d["signatures"],
         catalog=CatalogFacts(*d["catalog"]),
         dupes=DupesResult((), overlaps, tuple(FrequencyConflict(*t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
-        usage_sensitive=d["usage_sensitive"],
-        usage=Counter(d["usage"]),
+        usage_sensitive=_Lazy.marshalled(d["usage_sensitive"]),
+        usage=_Lazy.marshalled(d["usage"], Counter),
         retires_refs=d["retires_refs"],
-        labels=d["labels"],
         single=d["single"],
         per_report={u: [read(t) for t in ds] for u, ds in d["per_report"].items()},
         catalog_findings=[read(t) for t in d["catalog_findings"]],
         conflict_hits={f: [read(t) for t in ds] for f, ds in d["conflict_hits"].items()},
         suppressions=d["suppressions"],
-        starts=d["starts"],
+        starts=_Lazy.marshalled(d["starts"]),
         stats=d["stats"],
         scanned_ns=d["scanned_ns"],
         raw=d,
