@@ -612,7 +612,7 @@ def report_overlaps(
             o = pair_overlap(uids[i], sigs[i], uids[j], sigs[j], (reports[i].frequency, reports[j].frequency), min_jaccard, min_containment)
             if o is not None:
                 out.append(o)
-    out.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
+    out.sort(key=overlap_order)
     return out
 
 
@@ -639,6 +639,11 @@ def frequency_conflicts_of(
     out = [FrequencyConflict(f, label(f), {k: tuple(sorted(v)) for k, v in sorted(freqs.items())}) for f, freqs in asked.items() if len(freqs) > 1]
     out.sort(key=conflict_order)
     return out
+
+
+def overlap_order(o: ReportOverlap) -> tuple[float, float, str, str]:
+    """The order overlaps are listed in: the closest first."""
+    return (-o.containment, -o.jaccard, o.a, o.b)
 
 
 def conflict_order(c: FrequencyConflict) -> tuple[int, str]:

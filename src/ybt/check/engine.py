@@ -298,7 +298,7 @@ def finish(
     """Suppressions, the baseline and the CI-mode filter, applied to the rules' findings."""
     findings, suppressed = apply_suppressions(findings, suppressions, starts, project.policy.rules)
     wanted = {code: _known_and_selected(code, options) for code in {d.code for d in findings}}
-    findings = [d for d in findings if wanted[d.code]]
+    findings = [d for d in findings if wanted[d.code]] if not all(wanted.values()) else list(findings)
     baselined = fixed = 0
     if options.baseline is not None and options.baseline.exists():
         budget = read_baseline(options.baseline)

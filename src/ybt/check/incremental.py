@@ -21,6 +21,7 @@ would give — the tests compare them on every kind of change.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copyreg
 import dataclasses
@@ -50,6 +51,7 @@ from ybt.analyze.dupes import (
     ReportOverlap,
     conflict_order,
     frequency_conflicts_of,
+    overlap_order,
     pair_overlap,
     signature,
 )
@@ -73,6 +75,7 @@ REFRESH_AFTER = 8
 _CONFLICT_RULE = "YBT204"
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
@@ -718,6 +721,7 @@ def _update_dupes(
     for u, f in new_facts.items():
         if f.status != "retired":
             sigs[u] = _signatures(f, canon)
+    found: list[ReportOverlap] = []
     done: set[str] = set()
     for u in sorted(new_facts):
         if u not in sigs:
@@ -728,18 +732,24 @@ def _update_dupes(
             a, b = (u, other) if u < other else (other, u)
             o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
             if o is not None:
-                overlaps.append(o)
+                found.append(o)
         done.add(u)
-    overlaps.sort(key=lambda o: (-o.containment, -o.jaccard, o.a, o.b))
+    _insert_sorted(overlaps, found, overlap_order)
     # Only the conflicts of fields the changed reports ask for can change.
     before = [cache.reports[u] for u in touched if u in cache.reports]
     asked = {canon.get(f, f) for r in [*before, *new_facts.values()] for f in _plain_fields(r)}
     conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
     if asked:
-        conflicts.extend(_asked_conflicts(cache, asked, before, list(new_facts.values()), facts, project.field_label))
-        conflicts.sort(key=conflict_order)
+        _insert_sorted(conflicts, _asked_conflicts(cache, asked, before, list(new_facts.values()), facts, project.field_label), conflict_order)
     cache.signatures = sigs
     return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
+
+
+def _insert_sorted(ordered: list[U], new: list[U], key: Callable[[U], Any]) -> None:
+    """Put the few ``new`` items into the list the cache kept in order (without the changed reports'
+    items, so still in order) where a full sort of both would put them: the keys are unique."""
+    for item in sorted(new, key=key):
+        bisect.insort(ordered, item, key=key)
 
 
 def _counts_for_conflicts(r: ReportFacts) -> bool:
@@ -908,20 +918,23 @@ class _DiagReader:
             found = self.texts[t] = _new(Text, t)
         return found
 
-    def __call__(self, t: tuple[Any, ...]) -> Diagnostic:
-        code, sev, message, loc, hint, related, obj = t
-        return _new(
-            Diagnostic,
-            (
-                code,
-                self.severities[sev],
-                _new(Text, message),
-                None if loc is None else _new(Location, loc),
-                None if hint is None else self.text(hint),
-                tuple(_new(Related, (_loc_in(r[0]) or Location(""), self.text(r[1]))) for r in related) if related else (),
-                obj,
-            ),
-        )
+    def __call__(self, rows: list[tuple[Any, ...]]) -> list[Diagnostic]:
+        sev, text = self.severities, self.text
+        return [
+            _new(
+                Diagnostic,
+                (
+                    code,
+                    sev[s],
+                    _new(Text, message),
+                    None if loc is None else _new(Location, loc),
+                    None if hint is None else text(hint),
+                    tuple(_new(Related, (_loc_in(r[0]) or Location(""), text(r[1]))) for r in related) if related else (),
+                    obj,
+                ),
+            )
+            for code, s, message, loc, hint, related, obj in rows
+        ]
 
 
 _FACT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportFacts))
@@ -1009,9 +1022,9 @@ def _decode(d: dict[str, Any]) -> Cache:
         usage=_Lazy.marshalled(d["usage"], Counter),
         retires_refs=d["retires_refs"],
         single=d["single"],
-        per_report={u: [read(t) for t in ds] for u, ds in d["per_report"].items()},
-        catalog_findings=[read(t) for t in d["catalog_findings"]],
-        conflict_hits={f: [read(t) for t in ds] for f, ds in d["conflict_hits"].items()},
+        per_report={u: read(ds) for u, ds in d["per_report"].items()},
+        catalog_findings=read(d["catalog_findings"]),
+        conflict_hits={f: read(ds) for f, ds in d["conflict_hits"].items()},
         suppressions=d["suppressions"],
         starts=_Lazy.marshalled(d["starts"]),
         stats=d["stats"],
