@@ -171,6 +171,27 @@ def test_corrupt_cache_is_ignored_not_trusted(project: Path, damage: bytes) -> N
     assert _run(project).stats.mode == "unchanged"
 
 
+@pytest.mark.parametrize("part", ["skeleton", "usage", "catalog_findings"])
+def test_a_damaged_part_of_a_well_formed_cache_is_not_trusted(project: Path, part: str) -> None:
+    """A cache whose envelope reads but one of whose parts does not (written by another build, or
+    damaged on disk) gives the full check's answer, never a traceback."""
+    import marshal
+
+    import ybt.check.incremental as inc
+
+    raw = cache_path(project).read_bytes()
+    data = marshal.loads(raw[len(inc._MAGIC) :])
+    data[part] = b"\x80\x05 not what was written"
+    cache_path(project).write_bytes(inc._MAGIC + marshal.dumps(data))
+    path = project / REPORT
+    # a new title and one column fewer: the change moves usage counts, so every lazy part is read
+    text = path.read_text(encoding="utf-8").replace("title: ", "title: 改过的", 1).replace("  - {field: sprq, label: 批准日期}\n", "", 1)
+    path.write_text(text, encoding="utf-8")
+    again = _run(project)
+    assert again.stats.reason == "no usable cache"
+    _same_as_full(project, again)
+
+
 def test_other_options_or_version_miss_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _run(project, today=date(2027, 6, 1)).stats.mode == "full"
     import ybt.check.incremental as inc

@@ -65,7 +65,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -206,6 +206,10 @@ class _FilePositions(Mapping[PathKey, tuple[int, int]]):
         return len(self._get())
 
 
+class _Unreadable(Exception):
+    """A part of the cache read only when a run needs it turned out unreadable: check in full."""
+
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -232,7 +236,10 @@ class _Lazy(MutableMapping[K, V]):
 
     def _get(self) -> dict[K, V]:
         if self._data is None:
-            self._data = self._load()
+            try:
+                self._data = self._load()
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
         return self._data
 
     def encoded(self) -> bytes:
@@ -555,7 +562,10 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
         if cache is None:
             stats.reason = "no usable cache"
         else:
-            fast = _fast(root, cache, options, limits, stats, lang)
+            try:
+                fast = _fast(root, cache, options, limits, stats, lang)
+            except _Unreadable:
+                stats.mode, stats.reason, fast = "full", "no usable cache", None
             if fast is not None:
                 return Outcome(None, fast, stats)
     else:
@@ -615,7 +625,10 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         return None
     current, changed = found
     stats.changed_files = changed
-    skeleton: Project = _unpickle(cache.skeleton)
+    try:
+        skeleton: Project = _unpickle(cache.skeleton)
+    except Exception as e:  # like the rest of the cache: unreadable, ignored
+        raise _Unreadable from e
     if not changed:
         stats.mode = "unchanged"
         project = _catalog(root, skeleton, cache, Diagnostics(), limits).project
