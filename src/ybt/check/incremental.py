@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import itertools
 import marshal
 import os
 import pickle
@@ -1014,6 +1015,19 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any])
     }
 
 
+def _grouped(read: _DiagReader, groups: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[Diagnostic]]:
+    """Findings grouped by report or field, rebuilt in one pass over all of them (thousands of small
+    groups) and cut back into their groups."""
+    flat = read(list(itertools.chain.from_iterable(groups.values())))
+    out: dict[str, list[Diagnostic]] = {}
+    start = 0
+    for key, rows in groups.items():
+        end = start + len(rows)
+        out[key] = flat[start:end]
+        start = end
+    return out
+
+
 def _decode(d: dict[str, Any]) -> Cache:
     read = _DiagReader()
     overlaps = tuple(ReportOverlap(**dict(zip(_OVERLAP_FIELDS, t, strict=True))) for t in d["overlaps"])
@@ -1035,9 +1049,9 @@ def _decode(d: dict[str, Any]) -> Cache:
         usage=_Lazy.marshalled(d["usage"], Counter),
         retires_refs=d["retires_refs"],
         single=d["single"],
-        per_report={u: read(ds) for u, ds in d["per_report"].items()},
+        per_report=_grouped(read, d["per_report"]),
         catalog_findings=read(d["catalog_findings"]),
-        conflict_hits={f: read(ds) for f, ds in d["conflict_hits"].items()},
+        conflict_hits=_grouped(read, d["conflict_hits"]),
         suppressions=d["suppressions"],
         starts=_Lazy.marshalled(d["starts"]),
         stats=d["stats"],
