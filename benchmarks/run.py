@@ -122,7 +122,7 @@ def check_figures(root: Path, parse_s: float, tmp: Path) -> dict[str, Figure]:
         shutil.rmtree(cache_root, ignore_errors=True)
 
     colds = []
-    for _ in range(2):
+    for _ in range(3):  # the best of three: a busy machine only ever makes a run slower
         clear()
         colds.append(_findings(root, True)[2])
     cold = min(colds)

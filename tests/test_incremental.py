@@ -130,6 +130,24 @@ def test_frequency_changes_update_the_conflicts_as_a_full_check_does(project: Pa
     assert len({frozenset(s) for s in seen}) >= 3  # the conflicts did move with the frequency
 
 
+def test_lines_moved_without_new_columns_keep_overlaps_but_move_findings(project: Path) -> None:
+    """Comment lines added above the columns move every position in the file but leave its columns,
+    overlaps and conflicts as they were: the fast path keeps those and still points the frequency-
+    conflict findings (YBT204) at the new lines."""
+    path = project / "departments" / "cl" / "reports" / "zdcjr_hlbt_ffhmc.yaml"
+    before = _findings(_run(project, cache=False))
+    path.write_text("# 说明一\n# 说明二\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports", fast.stats
+    _same_as_full(project, fast)
+
+    def lines(found: list[tuple[object, ...]]) -> list[int]:
+        return sorted(int(str(c[2]).split(":")[-2]) for c in found if c[0] == "YBT204" and str(c[5]).startswith("report.cl.zdcjr_hlbt_ffhmc#"))
+
+    assert len(lines(before)) == 5
+    assert lines(_findings(fast)) == [n + 2 for n in lines(before)]  # every one two lines further down
+
+
 def test_a_field_no_report_asked_can_come_into_conflict(project: Path) -> None:
     """``mz.gyfs`` is asked by no collected report: two new reports asking it monthly and annually put it
     in conflict, which only reading every report's facts can show."""

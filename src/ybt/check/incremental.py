@@ -281,7 +281,7 @@ class Cache:
     #: The catalog objects' unique ids, grouped for the Rebuilder.
     known: Groups
     reports: dict[str, ReportFacts]
-    signatures: dict[str, frozenset[tuple[Any, ...]]]
+    signatures: _Lazy[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
     dupes: DupesResult
     usage_sensitive: _Lazy[str, tuple[str, tuple[RankKey, ...]]]
@@ -368,7 +368,7 @@ def _read_cache(path: Path, key: tuple[Any, ...]) -> Cache | None:
         raw = path.read_bytes()
         if not raw.startswith(_MAGIC):
             return None
-        data = marshal.loads(raw[len(_MAGIC) :])
+        data = marshal.loads(memoryview(raw)[len(_MAGIC) :])  # no copy of the whole cache
         if not isinstance(data, dict) or data.get("key") != key:
             return None
         return _decode(data)
@@ -514,7 +514,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
         documents=_Lazy.of(documents),
         known=_groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         reports=dict(ctx.reports),
-        signatures={u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"},
+        signatures=_Lazy.of({u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"}),
         catalog=ctx.catalog,
         dupes=dupes,
         usage_sensitive=_Lazy.of(_usage_sensitive(project, dupes)),
@@ -727,36 +727,46 @@ def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, li
 def _update_dupes(
     cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project
 ) -> tuple[DupesResult, set[str]]:
-    """The duplicate analysis after the change, and the (canonical) fields whose conflicts may differ."""
+    """The duplicate analysis after the change, and the (canonical) fields whose conflicts may differ.
+
+    A changed report whose columns, frequency, status and mode are what they were (a new title, a
+    new deadline, an admission record) keeps its overlaps and conflicts: only the others are redone,
+    and the reports' signatures are not even read when there are none."""
     d = cache.dupes
     canon = d.canonical
-    overlaps = [o for o in d.report_overlaps if o.a not in touched and o.b not in touched]
-    sigs = {u: s for u, s in cache.signatures.items() if u not in touched}
-    for u, f in new_facts.items():
-        if f.status != "retired":
-            sigs[u] = _signatures(f, canon)
-    found: list[ReportOverlap] = []
-    done: set[str] = set()
-    for u in sorted(new_facts):
-        if u not in sigs:
-            continue
-        for other in sigs:
-            if other == u or other in done:
-                continue
-            a, b = (u, other) if u < other else (other, u)
-            o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
-            if o is not None:
-                found.append(o)
-        done.add(u)
-    _insert_sorted(overlaps, found, overlap_order)
+    moved = {u for u in touched if u not in cache.reports or u not in new_facts or _dupes_key(cache.reports[u]) != _dupes_key(new_facts[u])}
+    overlaps = [o for o in d.report_overlaps if o.a not in moved and o.b not in moved]
+    if moved:
+        sigs = {u: s for u, s in cache.signatures.items() if u not in moved}
+        for u in moved & new_facts.keys():
+            if new_facts[u].status != "retired":
+                sigs[u] = _signatures(new_facts[u], canon)
+        found: list[ReportOverlap] = []
+        done: set[str] = set()
+        for u in sorted(moved & sigs.keys()):
+            for other in sigs:
+                if other == u or other in done:
+                    continue
+                a, b = (u, other) if u < other else (other, u)
+                o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
+                if o is not None:
+                    found.append(o)
+            done.add(u)
+        _insert_sorted(overlaps, found, overlap_order)
+        cache.signatures = _Lazy.of(sigs)
     # Only the conflicts of fields the changed reports ask for can change.
-    before = [cache.reports[u] for u in touched if u in cache.reports]
-    asked = {canon.get(f, f) for r in [*before, *new_facts.values()] for f in _plain_fields(r)}
+    before = [cache.reports[u] for u in moved if u in cache.reports]
+    after = [new_facts[u] for u in moved if u in new_facts]
+    asked = {canon.get(f, f) for r in [*before, *after] for f in _plain_fields(r)}
     conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
     if asked:
-        _insert_sorted(conflicts, _asked_conflicts(cache, asked, before, list(new_facts.values()), facts, project.field_label), conflict_order)
-    cache.signatures = sigs
+        _insert_sorted(conflicts, _asked_conflicts(cache, asked, before, after, facts, project.field_label), conflict_order)
     return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
+
+
+def _dupes_key(r: ReportFacts) -> tuple[Any, ...]:
+    """What a report's overlaps and frequency conflicts depend on."""
+    return (r.status, r.mode, r.frequency, r.columns)
 
 
 def _insert_sorted(ordered: list[U], new: list[U], key: Callable[[U], Any]) -> None:
@@ -906,16 +916,28 @@ def _loc_in(t: LocTuple) -> Location | None:
     return None if t is None else _new(Location, t)
 
 
-def _diag_out(d: Diagnostic) -> tuple[Any, ...]:
-    return (
-        d.code,
-        d.severity.value,
-        (d.message.zh, d.message.en),
-        _loc_out(d.location),
-        None if d.hint is None else (d.hint.zh, d.hint.en),
-        tuple((_loc_out(r.location), (r.message.zh, r.message.en)) for r in d.related),
-        d.object_id,
-    )
+class _DiagWriter:
+    """Diagnostics as builtins for marshal. Texts that repeat (a rule's hint, thousands of times) are
+    written as one shared tuple, which marshal stores once and refers back to: a smaller cache that
+    reads faster."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def text(self, t: Text) -> tuple[str, str]:
+        key = (t.zh, t.en)
+        return self.texts.setdefault(key, key)
+
+    def __call__(self, d: Diagnostic) -> tuple[Any, ...]:
+        return (
+            d.code,
+            d.severity.value,
+            (d.message.zh, d.message.en),
+            _loc_out(d.location),
+            None if d.hint is None else self.text(d.hint),
+            tuple((_loc_out(r.location), self.text(r.message)) for r in d.related),
+            d.object_id,
+        )
 
 
 class _DiagReader:
@@ -957,8 +979,9 @@ _OVERLAP_FIELDS = tuple(f.name for f in dataclasses.fields(ReportOverlap))
 
 
 def _encode(c: Cache) -> dict[str, Any]:
+    out = _DiagWriter()
     if c.raw is not None:
-        return _encode_changes(c, c.raw)
+        return _encode_changes(c, c.raw, out)
     return {
         # what only a full check changes
         "key": c.key,
@@ -972,16 +995,17 @@ def _encode(c: Cache) -> dict[str, Any]:
         "canonical": dict(c.dupes.canonical),
         "compared_pairs": c.dupes.compared_pairs,
         "usage_sensitive": c.usage_sensitive.encoded(),
-        "catalog_findings": [_diag_out(d) for d in c.catalog_findings],
+        "catalog_findings": [out(d) for d in c.catalog_findings],
         **_encode_reports(
             c,
             {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
-            {u: [_diag_out(d) for d in ds] for u, ds in c.per_report.items()},
+            {u: [out(d) for d in ds] for u, ds in c.per_report.items()},
+            out,
         ),
     }
 
 
-def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
+def _encode_changes(c: Cache, raw: dict[str, Any], out: _DiagWriter) -> dict[str, Any]:
     """The encoded cache after an incremental run: the catalog parts as read, the rest updated; the
     facts and findings of reports that did not change are written back as they were read."""
     facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
@@ -990,24 +1014,24 @@ def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
         if u in c.reports:
             facts[u] = tuple(getattr(c.reports[u], n) for n in _FACT_FIELDS)
         if u in c.per_report:
-            per_report[u] = [_diag_out(d) for d in c.per_report[u]]
-    return {**raw, **_encode_reports(c, facts, per_report)}
+            per_report[u] = [out(d) for d in c.per_report[u]]
+    return {**raw, **_encode_reports(c, facts, per_report, out)}
 
 
-def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any]) -> dict[str, Any]:
+def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any], out: _DiagWriter) -> dict[str, Any]:
     """The parts an incremental run changes, with the reports' facts and findings already encoded."""
     return {
         "files": c.files,
         "objects": c.objects.encoded(),
         "reports": facts,
-        "signatures": c.signatures,
+        "signatures": c.signatures.encoded(),
         "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
         "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
         "usage": c.usage.encoded(),
         "retires_refs": c.retires_refs,
         "single": c.single,
         "per_report": per_report,
-        "conflict_hits": {f: [_diag_out(d) for d in ds] for f, ds in c.conflict_hits.items()},
+        "conflict_hits": {f: [out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         "suppressions": c.suppressions,
         "starts": c.starts.encoded(),
         "stats": c.stats,
@@ -1042,7 +1066,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         documents=_Lazy.marshalled(d["documents"]),
         known=d["known"],
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
-        signatures=d["signatures"],
+        signatures=_Lazy.marshalled(d["signatures"]),
         catalog=CatalogFacts(*d["catalog"]),
         dupes=DupesResult((), overlaps, tuple(FrequencyConflict(*t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
         usage_sensitive=_Lazy.marshalled(d["usage_sensitive"]),
