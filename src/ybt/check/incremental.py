@@ -66,7 +66,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -139,32 +139,37 @@ class _Documents(Mapping[str, Document]):
         self._store = store
         self._tag = tag
         self._limits = limits
-        self._files: dict[str, dict[int, Document]] = {}
+        #: file key → its documents, each marshalled on its own: a lookup unmarshals only its document.
+        self._files: dict[str, dict[int, bytes]] = {}
+        self._built: dict[str, Document] = {}
 
     def __getitem__(self, key: str) -> Document:
         file_key, path, rel, shown, index = self._places[key]
-        docs = self._files.get(file_key)
-        if docs is None:
-            docs = self._files[file_key] = {d.index: d for d in self._read(file_key, path, rel, shown)}
-        return docs[index]
+        built = self._built.get(key)
+        if built is None:
+            docs = self._files.get(file_key)
+            if docs is None:
+                docs = self._files[file_key] = self._read(file_key, path, rel, shown)
+            built = self._built[key] = Document(*marshal.loads(docs[index]))
+        return built
 
-    def _read(self, file_key: str, path: str, rel: str, shown: str) -> list[Document]:
+    def _read(self, file_key: str, path: str, rel: str, shown: str) -> dict[int, bytes]:
         blob = self._store / f"{self._shas.get(file_key, 'none')}-{self._tag}.bin"
         try:
-            return [Document(*t) for t in marshal.loads(blob.read_bytes())]
+            found = marshal.loads(blob.read_bytes())
+            if isinstance(found, dict):
+                return found
         except Exception:  # noqa: BLE001 — absent or unreadable: parse the file again
             pass
         sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
-        documents = list(sf.documents) if sf is not None else []
+        parsed = sf.documents if sf is not None else ()
+        documents = {d.index: marshal.dumps((d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions))) for d in parsed}
         try:
             blob.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic.write_bytes(blob, marshal.dumps([(d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions)) for d in documents]))
+            atomic.write_bytes(blob, marshal.dumps(documents))
         except (OSError, ValueError):
             pass
         return documents
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._places
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._places)
