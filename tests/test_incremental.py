@@ -234,6 +234,8 @@ def test_the_cache_sees_the_files_load_sees(project: Path) -> None:
 
 
 def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -> None:
+    import marshal
+
     import ybt.check.incremental as inc
     from ybt.load import env_limits
     from ybt.pipeline import compile_project
@@ -246,7 +248,12 @@ def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -
     for dept_id, dept in full.departments.items():
         assert skeleton.departments[dept_id].location == dept.location
         assert skeleton.departments[dept_id].doc.data is skeleton.doc.data  # marshalled once, shared as before
-    assert skeleton.doc.data == full.doc.data
+    # the organisation tree is kept beside the skeleton and rebuilt into the same org units when asked for
+    assert "org" not in skeleton.doc.data and {**skeleton.doc.data, "org": marshal.loads(cache.org)} == full.doc.data
+    from ybt.diagnostics import Diagnostics
+
+    rebuilt = inc._catalog(project, skeleton, cache, Diagnostics(), env_limits()).project
+    assert dict(rebuilt.org_units) == dict(full.org_units) and len(full.org_units) == 26
     assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))
 
 

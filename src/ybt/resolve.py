@@ -715,13 +715,19 @@ class Rebuilder:
 
     ``known`` gives every object's unique id, grouped by (kind, namespace, library — None for the
     project's own); ``documents`` the documents of the catalog objects (fields, codelists, entities,
-    ledgers).
+    ledgers); ``org_tree``, when given, the project file's ``org`` tree, which the skeleton's project
+    document then leaves out.
     Problems found while rebuilding were reported by the full resolve that came before and are not
     reported again.
     """
 
     def __init__(
-        self, skeleton: Project, documents: Mapping[str, Document], known: Iterable[tuple[tuple[str, str, str | None], Iterable[str]]], diags: Diagnostics
+        self,
+        skeleton: Project,
+        documents: Mapping[str, Document],
+        known: Iterable[tuple[tuple[str, str, str | None], Iterable[str]]],
+        diags: Diagnostics,
+        org_tree: Callable[[], Any] | None = None,
     ) -> None:
         r = _Resolver(LoadedProject(SourceSet(skeleton.id, skeleton.root, False, None, ()), ()), [], Diagnostics())
         r.library_ids = list(skeleton.libraries)
@@ -738,7 +744,12 @@ class Rebuilder:
         self.fields: _Built[Field] = _Built(self, "field", lambda e, u: r.field(e, u))
         self.entities: _Built[Entity] = _Built(self, "entity", lambda e, u: r.entity(e, u))
         self.ledgers: _Built[Ledger] = _Built(self, "ledger", lambda e, u: r.ledger(e, u, self.entities))
-        org: _Deferred[OrgUnit] = _Deferred(lambda: r.org_units(skeleton.doc.data if isinstance(skeleton.doc.data, dict) else {})[0])
+
+        def org_units() -> dict[str, OrgUnit]:
+            data = skeleton.doc.data if isinstance(skeleton.doc.data, dict) else {}
+            return r.org_units(data if org_tree is None else {**data, "org": org_tree()})[0]
+
+        org: _Deferred[OrgUnit] = _Deferred(org_units)
         self.project = dataclasses.replace(skeleton, fields=self.fields, codelists=self.codelists, entities=self.entities, ledgers=self.ledgers, org_units=org)
 
     def entry(self, unique: str) -> _Entry:

@@ -66,7 +66,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -101,21 +101,25 @@ for _module in (model, load, diagnostics):
             _DISPATCH[_cls] = _reducer(_cls)
 
 
-def _pickle(obj: Any, data: Any) -> bytes:
-    """The skeleton pickled, except the project file's parsed data (``data``: the whole organisation
-    tree, plain builtins), which is marshalled beside it: marshal reads it back several times faster."""
+def _pickle(obj: Any, *external: Any) -> bytes:
+    """The skeleton pickled, except the big plain containers in ``external`` (the project file's
+    parsed data — the whole organisation tree —, the files' checksums), which are marshalled beside
+    it: marshal reads builtins back several times faster than pickle."""
+    index = {id(o): i for i, o in enumerate(external)}
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=5)
     p.dispatch_table = _DISPATCH
-    p.persistent_id = lambda o: "data" if o is data else None  # type: ignore[method-assign]
+    p.persistent_id = lambda o: index.get(id(o))  # type: ignore[method-assign]
     p.dump(obj)
-    return marshal.dumps((buf.getvalue(), data))
+    proxies = tuple(isinstance(o, types.MappingProxyType) for o in external)
+    return marshal.dumps((buf.getvalue(), tuple(dict(o) if proxy else o for o, proxy in zip(external, proxies, strict=True)), proxies))
 
 
 def _unpickle(blob: bytes) -> Any:
-    pickled, data = marshal.loads(blob)
+    pickled, plain, proxies = marshal.loads(blob)
+    external = [types.MappingProxyType(o) if proxy else o for o, proxy in zip(plain, proxies, strict=True)]
     u = pickle.Unpickler(io.BytesIO(pickled))
-    u.persistent_load = lambda pid: data  # type: ignore[method-assign]
+    u.persistent_load = lambda i: external[i]  # type: ignore[method-assign]
     return u.load()
 
 
@@ -280,6 +284,8 @@ class Cache:
     #: rel → ((kind, unique id), …) of the documents in that file.
     objects: _Lazy[str, tuple[tuple[str, str], ...]]
     skeleton: bytes
+    #: The project file's ``org`` tree, marshalled: the org units are rebuilt from it when asked for.
+    org: bytes
     #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
     #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are.
     documents: _Lazy[str, DocPlace]
@@ -500,10 +506,18 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
             else:
                 file_key = f"@{o.library}/{d.rel}"
                 documents[u] = (file_key, library_paths[file_key], d.rel, d.file, d.index)
-    # The project file's node positions (every org unit) load only when a finding points into it.
+    # The project file's node positions (every org unit) load only when a finding points into it, and
+    # its organisation tree (16,000 units in a province) only when the org units are asked for: the
+    # skeleton's project document holds the rest of ybt.yaml, the tree is marshalled beside it.
     pdoc = project.doc
     where = (os.path.join(str(project.root), pdoc.rel), pdoc.rel, pdoc.file)
-    lazy_doc = dataclasses.replace(pdoc, positions=_FilePositions(*where, keys=False), key_positions=_FilePositions(*where, keys=True))
+    data = pdoc.data if isinstance(pdoc.data, dict) else {}
+    lazy_doc = dataclasses.replace(
+        pdoc,
+        data={k: v for k, v in data.items() if k != "org"},
+        positions=_FilePositions(*where, keys=False),
+        key_positions=_FilePositions(*where, keys=True),
+    )
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
     skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
     cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
@@ -515,7 +529,8 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
         include=[v for v in cfg.get("include") or [] if isinstance(v, str)],
         exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
         objects=_Lazy.of({k: tuple(v) for k, v in objects.items()}),
-        skeleton=_pickle(skeleton, pdoc.data),
+        skeleton=_pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
+        org=marshal.dumps(data.get("org")),
         documents=_Lazy.of(documents),
         known=_groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         reports=dict(ctx.reports),
@@ -726,7 +741,14 @@ def _groups(items: Iterable[tuple[str, str | None]]) -> Groups:
 def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
     reports = _groups((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
     store, tag = _docs_store(root, cache.key)
-    return Rebuilder(skeleton, _Documents(cache.documents, cache.files, store, tag, limits), [*cache.known.items(), *reports.items()], diags)
+    org = cache.org
+    return Rebuilder(
+        skeleton,
+        _Documents(cache.documents, cache.files, store, tag, limits),
+        [*cache.known.items(), *reports.items()],
+        diags,
+        org_tree=lambda: marshal.loads(org),
+    )
 
 
 def _update_dupes(
@@ -994,6 +1016,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "include": c.include,
         "exclude": c.exclude,
         "skeleton": c.skeleton,
+        "org": c.org,
         "documents": c.documents.encoded(),
         "known": c.known,
         "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
@@ -1068,6 +1091,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         exclude=d["exclude"],
         objects=_Lazy.marshalled(d["objects"]),
         skeleton=d["skeleton"],
+        org=d["org"],
         documents=_Lazy.marshalled(d["documents"]),
         known=d["known"],
         reports={u: ReportFacts(*t) for u, t in d["reports"].items()},

@@ -52,6 +52,7 @@ class Context:
     _dupes: DupesResult | None = field(default=None, repr=False)
     _reports: Mapping[str, ReportFacts] | None = field(default=None, repr=False)
     _catalog: CatalogFacts | None = field(default=None, repr=False)
+    _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
     @property
     def dupes(self) -> DupesResult:
@@ -839,12 +840,15 @@ def sensitive_without_grant(ctx: Context, r: Report) -> Iterator[Hit]:
 
 
 def _referenced(ctx: Context) -> tuple[set[str], set[str]]:
-    cat = ctx.catalog
-    fields: set[str] = set(cat.catalog_field_refs)
-    for r in ctx.reports.values():
-        fields.update(r.refs)
-    codelists = {cl for f, cl in cat.field_codelist.items() if f in fields}
-    return fields, codelists | cat.catalog_codelist_refs
+    """(fields, codelists) something uses; worked out once per run for YBT301 and YBT302."""
+    if ctx._referenced is None:
+        cat = ctx.catalog
+        fields: set[str] = set(cat.catalog_field_refs)
+        for r in ctx.reports.values():
+            fields.update(r.refs)
+        codelists = {cl for f, cl in cat.field_codelist.items() if f in fields}
+        ctx._referenced = (fields, codelists | cat.catalog_codelist_refs)
+    return ctx._referenced
 
 
 @rule(
