@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ybt import gcpause
 from ybt.analyze.labels import GENERIC_CORES, Concept, SynonymTable, canonical_unit, concept, normalize, synonym_table, to_simplified
@@ -126,8 +126,10 @@ class FieldCluster:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ReportOverlap:
+class ReportOverlap(NamedTuple):
+    """Two reports asking much the same (a named tuple, like :class:`FrequencyConflict`: the
+    incremental check rebuilds thousands of them from its cache in one step each)."""
+
     a: str
     b: str
     shared_fields: tuple[str, ...]
@@ -149,8 +151,7 @@ class ReportOverlap:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class FrequencyConflict:
+class FrequencyConflict(NamedTuple):
     field: str  # canonical unique id
     label: str
     frequencies: Mapping[str, tuple[str, ...]]  # frequency → report unique ids

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ybt.diagnostics import Location
 from ybt.model import Codelist, Field, Project, Report
@@ -31,8 +32,10 @@ def _at(loc: Location) -> Position:
     return (loc.line, loc.column)
 
 
-@dataclass(frozen=True, slots=True)
-class ReportFacts:
+class ReportFacts(NamedTuple):
+    """One report as the whole-project rules see it (a named tuple: the incremental check rebuilds
+    a province's 2,500 from its cache in one step each)."""
+
     uid: str
     library: str | None
     department: str

@@ -66,7 +66,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -1000,9 +1000,7 @@ class _DiagReader:
         ]
 
 
-_FACT_FIELDS = tuple(f.name for f in dataclasses.fields(ReportFacts))
 _CATALOG_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogFacts))
-_OVERLAP_FIELDS = tuple(f.name for f in dataclasses.fields(ReportOverlap))
 
 
 def _encode(c: Cache) -> dict[str, Any]:
@@ -1026,7 +1024,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "catalog_findings": [out(d) for d in c.catalog_findings],
         **_encode_reports(
             c,
-            {u: tuple(getattr(r, n) for n in _FACT_FIELDS) for u, r in c.reports.items()},
+            {u: tuple(r) for u, r in c.reports.items()},
             {u: [out(d) for d in ds] for u, ds in c.per_report.items()},
             out,
         ),
@@ -1040,7 +1038,7 @@ def _encode_changes(c: Cache, raw: dict[str, Any], out: _DiagWriter) -> dict[str
     per_report = {u: t for u, t in raw["per_report"].items() if u not in c.redone}
     for u in c.redone:
         if u in c.reports:
-            facts[u] = tuple(getattr(c.reports[u], n) for n in _FACT_FIELDS)
+            facts[u] = tuple(c.reports[u])
         if u in c.per_report:
             per_report[u] = [out(d) for d in c.per_report[u]]
     return {**raw, **_encode_reports(c, facts, per_report, out)}
@@ -1053,7 +1051,7 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any],
         "objects": c.objects.encoded(),
         "reports": facts,
         "signatures": c.signatures.encoded(),
-        "overlaps": [tuple(getattr(o, n) for n in _OVERLAP_FIELDS) for o in c.dupes.report_overlaps],
+        "overlaps": [tuple(o) for o in c.dupes.report_overlaps],
         "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
         "usage": c.usage.encoded(),
         "retires_refs": c.retires_refs,
@@ -1082,7 +1080,7 @@ def _grouped(read: _DiagReader, groups: dict[str, list[tuple[Any, ...]]]) -> dic
 
 def _decode(d: dict[str, Any]) -> Cache:
     read = _DiagReader()
-    overlaps = tuple(ReportOverlap(**dict(zip(_OVERLAP_FIELDS, t, strict=True))) for t in d["overlaps"])
+    overlaps = tuple(_new(ReportOverlap, t) for t in d["overlaps"])
     return Cache(
         key=d["key"],
         files=d["files"],
@@ -1094,10 +1092,10 @@ def _decode(d: dict[str, Any]) -> Cache:
         org=d["org"],
         documents=_Lazy.marshalled(d["documents"]),
         known=d["known"],
-        reports={u: ReportFacts(*t) for u, t in d["reports"].items()},
+        reports={u: _new(ReportFacts, t) for u, t in d["reports"].items()},
         signatures=_Lazy.marshalled(d["signatures"]),
         catalog=CatalogFacts(*d["catalog"]),
-        dupes=DupesResult((), overlaps, tuple(FrequencyConflict(*t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
+        dupes=DupesResult((), overlaps, tuple(_new(FrequencyConflict, t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
         usage_sensitive=_Lazy.marshalled(d["usage_sensitive"]),
         usage=_Lazy.marshalled(d["usage"], Counter),
         retires_refs=d["retires_refs"],
