@@ -757,3 +757,92 @@ def test_row_loops_report_progress_on_stderr(minimal: Project, tmp_path: Path, m
         ("exporting", None, exported.rows),
     ]
     assert capsys.readouterr().out == ""  # bars go to stderr only
+
+
+# -- the fast paths of ingest ------------------------------------------------------------------------
+
+
+def _id_like(i: int) -> list[Any]:
+    good = values.resident_id_check
+    body = f"{110101 + i % 7}{1940 + i % 80}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+    rid = body + good(body)
+    wrong = body + ("0" if rid[17] != "0" else "1")
+    return [
+        rid,
+        wrong,
+        rid.lower(),
+        f" {rid}",
+        rid[:10] + " " + rid[10:],
+        rid[:17],
+        rid + "1",
+        body[:6] + "19991332" + body[14:] + "0",
+        rid.replace(rid[3], "٣"),  # another script's digits
+        float(rid[:15] + "000") if rid[:17].isdigit() else rid,
+        "",
+        None,
+    ]
+
+
+def test_cells_taken_as_they_are_are_what_the_full_check_gives() -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    good_id = ingest_mod._fast_ids({})
+    taken = 0
+    for i in range(3000):
+        for v in _id_like(i):
+            if good_id(v):
+                taken += 1
+                assert values.parse_resident_id(v) == (v, None), v
+    assert taken >= 3000  # every well-written valid number is taken
+    phones = [
+        "13800138000",
+        "8613800138000",
+        "+8613800138000",
+        "02312345678",
+        "023-12345678",
+        "0231234567",
+        "12800138000",
+        "1380013800",
+        "１３８００１３８０００",
+    ]
+    phones += [" 13800138000", "13800138000 ", "138 0013 8000", "010123456789", "0101234567890", "13800138000.0", "8613800138000x"]
+    for v in phones:
+        if ingest_mod._PHONE_FAST.fullmatch(v):
+            assert values.parse_phone(v) == (v, None), v
+    assert ingest_mod._PHONE_FAST.fullmatch("13800138000") and ingest_mod._PHONE_FAST.fullmatch("02312345678")
+
+
+def test_rows_checked_a_column_at_a_time_report_what_the_row_by_row_check_reports(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The column-wise acceptance and the clean-chunk path change nothing: same rows, same problems, same order."""
+    from ybt.excel import ingest as ingest_mod
+
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx")
+    rows = good_rows(minimal, form, 40)
+    for i, r in enumerate(rows):
+        r["org_unit"] = "500198100201" if i % 3 else "500198100202"
+    good = tmp_path / "good.xlsx"
+    fill(tpl, good, rows)
+    bad_rows = [dict(r) for r in rows]
+    bad_rows[5]["resident_id"] = bad_rows[5]["resident_id"].lower()  # taken by the full check: no problem
+    bad_rows[9]["sex"] = "女" if values.sex_of(bad_rows[9]["resident_id"]) == "1" else "男"
+    bad_rows[14]["birth_date"] = datetime(1901, 1, 1)
+    bad_rows[17] = dict(bad_rows[2])  # a duplicate, in another chunk
+    bad_rows[21]["resident_id"] = bad_rows[21]["resident_id"][:17] + ("0" if bad_rows[21]["resident_id"][17] != "0" else "1")
+    bad_rows[26]["phone"] = "12345"
+    bad_rows[30]["name"] = None
+    bad = tmp_path / "bad.xlsx"
+    fill(tpl, bad, bad_rows, extra={(33, "residence_address"): '=HYPERLINK("http://x","y")'})
+    project = minimal
+
+    def run(path: Path) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]] | None]:
+        diags: list[Any] = []
+        parsed = ingest_mod.parse(path, project, diags)
+        return [d.to_dict() for d in diags], (parsed.rows if parsed is not None else None)
+
+    monkeypatch.setattr(ingest_mod, "_ROWS_AT_ONCE", 8)
+    fast = [run(good), run(bad)]
+    assert fast[0][1] is not None and len(fast[0][1]) == 40 and not fast[0][0]
+    assert {d["location"]["cell"] for d in fast[1][0]} == {"D13", "E18", "B21", "B25", "F30", "C34", "G37"}
+    monkeypatch.setattr(ingest_mod._Checker, "accepted", lambda self, rows: [[ingest_mod._TODO] * len(rows) for _ in self.fast])
+    assert [run(good), run(bad)] == fast

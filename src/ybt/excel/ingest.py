@@ -17,6 +17,7 @@ import getpass
 import hashlib
 import html
 import json
+import operator
 import re
 import sys
 import zipfile
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
@@ -203,10 +205,10 @@ def _formulas_in(part: bytes, out: dict[str, str]) -> None:
 Checked = tuple[Any, values.Problem | None]
 Check = Callable[[Any], Checked]
 _FORMULA_FIRST = frozenset(values.FORMULA_START)
-#: An empty cell of an optional column, in _Checker.accepted.
-_BLANK: Any = object()
+#: A cell that _Checker.accepted leaves to _Checker.row (it could not take it as it is).
+_TODO: Any = object()
 #: Rows read before their cells are checked, a column at a time (see _Checker.accepted).
-_ROWS_AT_ONCE = 256
+_ROWS_AT_ONCE = 1024
 #: Types whose cells are stored as the text typed (after the length and pattern checks).
 _PLAIN_TEXT = frozenset({"string", "text", "division_code", "postal_code", "email"})
 _NOT_A_FORMULA = values.Problem("单元格里是公式，只能填写数据本身", "the cell holds a formula; enter the data itself")
@@ -215,6 +217,15 @@ _LOST_DIGITS = values.Problem(
     "号码被 Excel 存成了数字，第 16 位以后已经丢失；请把这一列设为“文本”后重新输入（或在号码前加英文单引号）",
     "Excel stored the number as a number and lost the digits after the 15th; format the column as text and type it again",
 )
+
+
+#: A resident ID number as _Checker.accepted takes it without _Checker.row: 17 ASCII digits and a digit or X.
+_ID_FAST = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+_ID_WEIGHT_SUM = sum(values.ID_WEIGHTS)
+#: A phone number as _Checker.accepted takes it: what values.parse_phone accepts unchanged, ASCII digits only.
+_PHONE_FAST = re.compile(r"(?:86)?1[3-9][0-9]{9}|0[0-9]{9,11}", re.ASCII)
+#: The sex implied by the 17th character of a resident ID (odd: 1, even: 2).
+_SEX_OF_DIGIT = {d: "1" if int(d) % 2 else "2" for d in "0123456789"}
 
 
 def _blank(v: Any) -> bool:
@@ -355,6 +366,28 @@ def _parser(c: FormColumn, lookups: dict[str, dict[str, str]], org_lookup: dict[
     return lambda raw: (raw if raw.__class__ is str else _text(raw), None)
 
 
+def _fast_ids(births: dict[str, bool]) -> Callable[[Any], bool]:
+    """A test of a cell holding a good resident ID number exactly as values.parse_resident_id returns it.
+
+    ``births`` caches which eight-digit birth dates exist. Anything else (spaces, lower-case x,
+    other digits, a number) is left to the full check and its message.
+    """
+    match = _ID_FAST.fullmatch
+    check = values.ID_CHECK
+    weights = values.ID_WEIGHTS
+    offset = 48 * _ID_WEIGHT_SUM  # the weighted sum of the ASCII codes less that of the digits
+
+    def good(v: Any) -> bool:
+        if v.__class__ is not str or match(v) is None:
+            return False
+        born = births.get(v[6:14])
+        if born is None:
+            born = births[v[6:14]] = values.birth_date_of(v) is not None
+        return born and check[(sum(map(operator.mul, v.encode(), weights)) - offset) % 11] == v[17]
+
+    return good
+
+
 class _Checker:
     """Per-column checks compiled once per file; :meth:`row` checks one row and reports at its cells."""
 
@@ -371,6 +404,7 @@ class _Checker:
         #: the code lookup (code lists) or the longest text accepted without further checks (plain text; -1: none).
         plan: list[tuple[FormColumn, Check, Callable[[Any], values.Problem | None] | None, dict[str, str] | None, int]] = []
         fast: list[tuple[Any, ...]] = []
+        births: dict[str, bool] = {}
         for c in lay.columns:
             k = c.field.constraints if c.field is not None else None
             pattern = re.compile(k.pattern) if k is not None and k.pattern else None
@@ -381,8 +415,9 @@ class _Checker:
                 simple = k is None or (k.min_length is None and pattern is None and k.min is None and k.max is None)
                 plain = (k.max_length if k is not None and k.max_length is not None else sys.maxsize) if simple else -1
             plan.append((c, _parser(c, lookups, org_lookup, org), constraint, lookup, plain))
-            # what accepted() takes as it is: codes (and units) as written in the list, plain text, real dates, blanks
-            blank: dict[str, Any] = {} if c.required else {"": _BLANK}
+            # what accepted() takes as it is: codes (and units) as written in the list, plain text, real dates,
+            # resident IDs and phone numbers written plainly (and good), blanks
+            blank: dict[str, Any] = {} if c.required else {"": None}
             if lookup is not None:
                 fast.append(("map", {**lookup, **blank}))
             elif c.type == "org":
@@ -391,6 +426,9 @@ class _Checker:
                 fast.append(("plain", plain, bool(blank)))
             elif c.type == "date" and constraint is None:
                 fast.append(("date", bool(blank)))
+            elif c.codelist is None and c.type in ("resident_id", "phone"):
+                good = _fast_ids(births) if c.type == "resident_id" else (lambda v: v.__class__ is str and _PHONE_FAST.fullmatch(v) is not None)
+                fast.append(("test", good, constraint, bool(blank)))
             else:
                 fast.append(("other", bool(blank)))
         self.plan = plan
@@ -399,6 +437,7 @@ class _Checker:
         self.id_at = next((j for j, c in enumerate(cols) if c.type == "resident_id" and c.field is not None and c.field.role == "self"), None)
         self.sex_at = next((j for j, c in enumerate(cols) if c.codelist is not None and "性别" in c.label and {"1", "2"} <= c.codelist.codes()), None)
         self.birth_at = next((j for j, c in enumerate(cols) if c.type in ("date", "year_month") and "出生" in c.label), None)
+        self.birth_len = 10 if self.birth_at is not None and cols[self.birth_at].type == "date" else 7
 
     def bad(self, row: int, col: int, raw: Any, c: FormColumn, p: values.Problem, code: str = BAD_VALUE) -> None:
         shown = str(raw)
@@ -410,33 +449,65 @@ class _Checker:
             col,
         )
 
-    def accepted(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """Column by column, the cells of ``rows`` good as they are (a code as the list shows it, plain text), else None.
+    def accepted(self, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        """Column by column, the values of the cells of ``rows`` good as they are (a code as the list shows it,
+        plain text, a blank of an optional column: None), else :data:`_TODO`.
 
         Building these lists a column at a time costs a fraction of checking each cell on its own;
         :meth:`row` then checks only the rest, in the row's order.
         """
         columns = list(zip(*rows, strict=True))
-        nothing = [None] * len(rows)
+        todo = repeat(_TODO)
         done: list[Sequence[Any]] = []
         for col, (kind, *how) in zip(columns, self.fast, strict=True):
             if kind == "map":
-                done.append(list(map(how[0].get, col)))
+                done.append(list(map(how[0].get, col, todo)))
                 continue
-            blank = _BLANK if how[-1] else None
+            blank = None if how[-1] else _TODO
             if kind == "plain":
                 most = how[0]
                 done.append(
                     [
-                        v if v.__class__ is str and 0 < len(v) <= most and v[0] not in _FORMULA_FIRST and v.strip() == v else blank if v == "" else None
+                        v if v.__class__ is str and 0 < len(v) <= most and v[0] not in _FORMULA_FIRST and v.strip() == v else blank if v == "" else _TODO
                         for v in col
                     ]
                 )
             elif kind == "date":
-                done.append([v if v.__class__ is date else blank if v == "" else None for v in col])
+                done.append([v if v.__class__ is date else blank if v == "" else _TODO for v in col])
+            elif kind == "test":
+                good, constraint = how[0], how[1]
+                if constraint is None:
+                    done.append([v if good(v) else blank if v == "" else _TODO for v in col])
+                else:
+                    done.append([v if good(v) and constraint(v) is None else blank if v == "" else _TODO for v in col])
             else:
-                done.append([blank if v == "" else None for v in col] if blank is not None else nothing)
-        return list(zip(*done, strict=True))
+                done.append([blank if v == "" else _TODO for v in col])
+        return done
+
+    def clean(self, columns: Sequence[Sequence[Any]]) -> bool:
+        """Whether every cell was accepted and no row breaks a cross-field rule: then :meth:`row` has nothing to do.
+
+        False says only that :meth:`row` must look (it reports what is wrong, if anything is).
+        """
+        if any(_TODO in col for col in columns):
+            return False
+        if self.id_at is None:
+            return True
+        ids = columns[self.id_at]
+        if self.sex_at is not None:
+            odd = _SEX_OF_DIGIT
+            for rid, sex in zip(ids, columns[self.sex_at], strict=True):
+                if (sex == "1" or sex == "2") and rid is not None and odd.get(str(rid)[16:17]) != sex:
+                    return False
+        if self.birth_at is not None:
+            n = self.birth_len
+            for rid, b in zip(ids, columns[self.birth_at], strict=True):
+                if b is not None and rid is not None:
+                    s = str(rid)
+                    got = b.isoformat() if isinstance(b, date) else str(b)
+                    if got[:n] != f"{s[6:10]}-{s[10:12]}-{s[12:14]}"[:n]:
+                        return False
+        return True
 
     def row(self, r: int, cells: Sequence[Any], formulas: dict[int, str] | None, accepted: Sequence[Any] | None = None) -> tuple[tuple[Any, ...], bool]:
         """The row's values to store, in column order (None for a wrong cell), and whether all were good (problems reported).
@@ -448,8 +519,8 @@ class _Checker:
             out: list[Any] = [None] * len(plan)
             todo: Iterable[int] = range(len(plan))
         else:
-            out = [None if v is _BLANK else v for v in accepted]
-            todo = [j for j, v in enumerate(accepted) if v is None]
+            out = list(accepted)
+            todo = [j for j, v in enumerate(accepted) if v is _TODO]
             if formulas:
                 todo = sorted({*todo, *formulas})
         ok = True
@@ -639,7 +710,23 @@ def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: s
     def check(batch: list[tuple[int, list[Any], dict[int, str] | None]]) -> None:
         if not batch:
             return
-        for (r, cells, row_formulas), accepted in zip(batch, checker.accepted([b[1] for b in batch]), strict=True):
+        columns = checker.accepted([b[1] for b in batch])
+        fast = not summary and not any(b[2] for b in batch) and checker.clean(columns)
+        if fast and key_at:  # every cell good as it is: only duplicate keys are left to find, and none is when all keys are new
+            unit = repeat(None) if not by_unit else columns[0] if org_at is not None else repeat(org)
+            keys = list(zip(unit, *(columns[j] for j in key_at), strict=False))  # unit may repeat forever
+            at = [b[0] for b in batch]
+            if any(None in columns[j] for j in key_at):
+                at = [r for r, kv in zip(at, keys, strict=True) if None not in kv[1:]]
+                keys = [kv for kv in keys if None not in kv[1:]]
+            fast = len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys)
+            if fast:
+                seen.update(zip(keys, at, strict=True))
+        if fast:
+            if len(ctx.out) == before:
+                records.extend(zip(*columns, strict=True))
+            return
+        for (r, cells, row_formulas), accepted in zip(batch, zip(*columns, strict=True), strict=True):
             rec, ok = checker.row(r, cells, row_formulas, accepted)
             if key_at and all(rec[j] is not None for j in key_at):
                 kv = ((rec[0] if org_at is not None else org) if by_unit else None, *(rec[j] for j in key_at))
