@@ -846,3 +846,20 @@ def test_rows_checked_a_column_at_a_time_report_what_the_row_by_row_check_report
     assert {d["location"]["cell"] for d in fast[1][0]} == {"D13", "E18", "B21", "B25", "F30", "C34", "G37"}
     monkeypatch.setattr(ingest_mod._Checker, "accepted", lambda self, rows: [[ingest_mod._TODO] * len(rows) for _ in self.fast])
     assert [run(good), run(bad)] == fast
+
+
+def test_history_json_written_a_column_at_a_time_is_the_encoders() -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    names = ["a", "b%s", 'c"', "身份"]
+    rows: list[tuple[Any, ...]] = [
+        ("x", None, True, "值"),
+        ('q"uo\\te', "%d %s", False, "\n\t\x01\u2028"),
+        (1, 2.5, None, ""),
+        ("", "", "", "😀"),
+    ]
+    assert ingest_mod._json_objects(names, rows) == [ingest_mod._JSON.encode(dict(zip(names, r, strict=True))) for r in rows]
+    assert ingest_mod._json_objects([], [(), ()]) == ["{}", "{}"]
+    keys: list[tuple[Any, ...]] = [("500198100201", 'k"1'), ("%s", None), ("x", 3)]
+    assert ingest_mod._json_arrays(keys) == [ingest_mod._JSON_KEY.encode(k) for k in keys]
+    assert ingest_mod._json_arrays([(), ()]) == ["[]", "[]"]

@@ -842,6 +842,32 @@ def _converted(vals: Sequence[Any], converters: Sequence[tuple[int, Callable[[An
 
 
 _JSON_KEY = json.JSONEncoder(ensure_ascii=False, default=str)
+#: How both encoders write a string (ensure_ascii=False).
+_JSON_STR = json.encoder.encode_basestring
+
+
+def _json_values(col: Iterable[Any], encoder: json.JSONEncoder) -> list[str]:
+    """Each value as ``encoder`` writes it inside an array or object (its own encode() of the value)."""
+    esc = _JSON_STR
+    return [esc(v) if v.__class__ is str else "null" if v is None else encoder.encode(v) for v in col]
+
+
+def _json_objects(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """``_JSON.encode(dict(zip(names, row)))`` of each row, a column at a time."""
+    if not names or not rows:
+        return [_JSON.encode(dict(zip(names, row, strict=True))) for row in rows]
+    template = "{" + ", ".join(_JSON_STR(n).replace("%", "%%") + ": %s" for n in names) + "}"
+    columns = [_json_values(col, _JSON) for col in zip(*rows, strict=True)]
+    return [template % values_ for values_ in zip(*columns, strict=True)]
+
+
+def _json_arrays(rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """``_JSON_KEY.encode(row)`` of each row (rows of one width), a column at a time."""
+    if not rows or not rows[0]:
+        return [_JSON_KEY.encode(row) for row in rows]
+    template = "[" + ", ".join(["%s"] * len(rows[0])) + "]"
+    columns = [_json_values(col, _JSON_KEY) for col in zip(*rows, strict=True)]
+    return [template % values_ for values_ in zip(*columns, strict=True)]
 
 
 def _db_value(pool: Pool, c: FormColumn, v: Any) -> Any:
@@ -929,6 +955,7 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
     to_db = [_db_converter(pool.dialect, c) for c in cols]
     # checked text values are already str: only the other columns need converting, on the fast paths
     converted = [(j, canon[j]) for j, c in enumerate(cols) if c.type not in TEXT_TYPES]
+    quick = [canon[j] if c.type not in TEXT_TYPES else None for j, c in enumerate(cols)]
     db_converted = [(j, f) for j, f in enumerate(to_db) if f is not _same]
     ncol = len(cols)
     p = pool.param
@@ -962,9 +989,22 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
     def db_of(vals: Sequence[Any]) -> tuple[Any, ...]:
         return _converted(vals, db_converted)
 
-    def key_of(org: str, canonical: tuple[Any, ...]) -> tuple[Any, ...]:
-        own = tuple(canonical[j] for j in key_at)
-        return own if ledger else (org, *own)
+    def columns_of(batch: Sequence[tuple[Any, ...]]) -> tuple[list[str], list[Sequence[Any]]]:
+        """The rows' units and their own columns (without 填报单位)."""
+        columns: list[Sequence[Any]] = list(zip(*batch, strict=True))
+        if parsed.org is None:
+            return list(map(str, columns[0])), columns[1:]
+        return [str(parsed.org)] * len(batch), columns
+
+    def quick_columns(columns: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        """quick_canon, a column at a time."""
+        return [col if f is None else list(map(f, col)) for f, col in zip(quick, columns, strict=True)]
+
+    def keys_of(units: Sequence[str], own: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The rows' keys from their units and the (canonical) values of the key columns."""
+        if ledger:
+            return list(zip(*own, strict=True)) if own else [()] * len(units)
+        return list(zip(units, *own, strict=True))
 
     def js(canonical: tuple[Any, ...] | None) -> str | None:
         return None if canonical is None else _JSON.encode(dict(zip(names, canonical, strict=True)))
@@ -999,19 +1039,19 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
     Existing = dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[Any, ...]]]  # key → (unit, canonical values, values as stored)
 
     def diff(ch: _Changes, batch: Sequence[tuple[Any, ...]], existing: Existing, matched: set[Any]) -> None:
-        for rec in batch:
-            org = parsed.org_of(rec)
-            vals = parsed.data(rec)
-            new = quick_canon(vals)
-            k = key_of(org, new)
+        units, data = columns_of(batch)
+        canonical = quick_columns(data)
+        news = list(zip(*canonical, strict=True))
+        keys = keys_of(units, [canonical[j] for j in key_at])
+        changed: list[tuple[int, tuple[Any, ...] | None]] = []  # row, old values (None: a new row), in the file's order
+        for i, k in enumerate(keys):
             old = existing.get(k)
             if old is None:
-                ch.inserts.append((*scope_vals(org), *db_of(vals)))
-                hist(ch, org, k, "insert", None, new)
-                counts[0] += 1
+                changed.append((i, None))
                 continue
             matched.add(k)
             old_org, old_canon, stored = old
+            org, new = units[i], news[i]
             if old_org == org and old_canon == new:
                 counts[3] += 1
                 continue
@@ -1019,19 +1059,32 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
             if old_org == org and old_canon == new:
                 counts[3] += 1
                 continue
-            db = db_of(vals)
-            where_vals = tuple(db[j] for j in key_at) if ledger else (*scope_vals(org), *(db[j] for j in key_at))
-            ch.updates.append((org, *db, *where_vals))
-            hist(ch, org, k, "update", old_canon, new)
-            counts[1] += 1
+            changed.append((i, old_canon))
+        if not changed:
+            return
+        db_rows = list(zip(*(col if f is _same else list(map(f, col)) for f, col in zip(to_db, data, strict=True)), strict=True))
+        new_js = _json_objects(names, [news[i] for i, _ in changed])
+        key_js = _json_arrays([keys[i] for i, _ in changed])
+        head = (now, user, file_label, parsed.sha256, form.uid, form.table)
+        for (i, old_values), new_j, key_j in zip(changed, new_js, key_js, strict=True):
+            org, db = units[i], db_rows[i]
+            if old_values is None:
+                ch.inserts.append((*scope_vals(org), *db))
+                ch.history.append((*head, org, parsed.period, key_j, "insert", None, new_j))
+                counts[0] += 1
+            else:
+                where_vals = tuple(db[j] for j in key_at) if ledger else (*scope_vals(org), *(db[j] for j in key_at))
+                ch.updates.append((org, *db, *where_vals))
+                ch.history.append((*head, org, parsed.period, key_j, "update", js(old_values), new_j))
+                counts[1] += 1
 
     def existing_of(rows: Sequence[tuple[Any, ...]]) -> Existing:
-        found: Existing = {}
-        for row in rows:
-            stored = row[1:]
-            key = tuple(canon[j](stored[j]) for j in key_at)
-            found[key if ledger else (str(row[0]), *key)] = (str(row[0]), quick_canon(stored), stored)
-        return found
+        if not rows:
+            return {}
+        columns = list(zip(*rows, strict=True))
+        units, stored = list(map(str, columns[0])), columns[1:]
+        keys = keys_of(units, [list(map(canon[j], stored[j])) for j in key_at])
+        return dict(zip(keys, zip(units, zip(*quick_columns(stored), strict=True), zip(*stored, strict=True), strict=True), strict=True))
 
     try:
         with progress(Text(f"写入 {form.table}", f"writing {form.table}"), total=len(parsed.rows), lang=lang) as advance:
@@ -1039,11 +1092,13 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
                 one = len(key_cols) == 1
                 cond = f"{_cols(key_cols)} IN ({', '.join([p] * BATCH)})" if one else ""
                 for batch in _batches(parsed.rows, BATCH):
-                    keys = [tuple(to_db[j](parsed.data(rec)[j]) for j in key_at) for rec in batch]
+                    data = columns_of(batch)[1]
+                    key_values = [list(map(to_db[j], data[j])) for j in key_at]
                     if one:
-                        sql_cond = cond if len(keys) == BATCH else f"{_cols(key_cols)} IN ({', '.join([p] * len(keys))})"
-                        params: list[Any] = [k[0] for k in keys]
+                        sql_cond = cond if len(batch) == BATCH else f"{_cols(key_cols)} IN ({', '.join([p] * len(batch))})"
+                        params: list[Any] = key_values[0]
                     else:
+                        keys = list(zip(*key_values, strict=True))
                         sql_cond = " OR ".join(f"({_where(pool, key_cols)})" for _ in keys)
                         params = [v for k in keys for v in k]
                     _, got = pool.query(f"SELECT {select_cols} FROM {t} WHERE {sql_cond}", params)
