@@ -156,3 +156,65 @@ class YbtError(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message.en)
         self.diagnostic = diagnostic
+
+
+# --- as builtins: for marshal (the check cache, the parallel loader's pipe) ---------------------------
+
+_new = tuple.__new__
+
+
+class DiagnosticWriter:
+    """Diagnostics as builtins only, for :mod:`marshal`: ``(code, severity, (zh, en), location tuple or
+    None, hint or None, ((location, (zh, en)), …), object id)``. Texts that repeat (a rule's hint,
+    thousands of times) come out as one shared tuple, which marshal stores once and refers back to."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def text(self, t: Text) -> tuple[str, str]:
+        key = (t.zh, t.en)
+        return self.texts.setdefault(key, key)
+
+    def __call__(self, d: Diagnostic) -> tuple[Any, ...]:
+        return (
+            d.code,
+            d.severity.value,
+            (d.message.zh, d.message.en),
+            None if d.location is None else tuple(d.location),
+            None if d.hint is None else self.text(d.hint),
+            tuple((tuple(r.location), self.text(r.message)) for r in d.related),
+            d.object_id,
+        )
+
+
+class DiagnosticReader:
+    """Diagnostics back from :class:`DiagnosticWriter`'s tuples, in one step each (they are named
+    tuples), sharing the Text objects that repeat."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], Text] = {}
+        self.severities = {s.value: s for s in Severity}
+
+    def text(self, t: tuple[str, str]) -> Text:
+        found = self.texts.get(t)
+        if found is None:
+            found = self.texts[t] = _new(Text, t)
+        return found
+
+    def __call__(self, rows: list[tuple[Any, ...]]) -> list[Diagnostic]:
+        sev, text = self.severities, self.text
+        return [
+            _new(
+                Diagnostic,
+                (
+                    code,
+                    sev[s],
+                    _new(Text, message),
+                    None if loc is None else _new(Location, loc),
+                    None if hint is None else text(hint),
+                    tuple(_new(Related, (_new(Location, r[0]), text(r[1]))) for r in related) if related else (),
+                    obj,
+                ),
+            )
+            for code, s, message, loc, hint, related, obj in rows
+        ]

@@ -59,7 +59,7 @@ from ybt.analyze.dupes import (
 from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, SuppressionFacts, check_all, file_suppressions, finish, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
-from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Severity, Text
+from ybt.diagnostics import Diagnostic, DiagnosticReader, Diagnostics, DiagnosticWriter, Severity
 from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_stats, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
@@ -931,80 +931,14 @@ def _refresh(
 
 # --- the cache on disk: builtins only (marshal), the model's skeleton a pickled blob ------------------
 
-LocTuple = tuple[str, int, int, str | None, str | None] | None
-_new = tuple.__new__  # diagnostics are named tuples: rebuilt from their cached tuples in one step
-
-
-def _loc_out(loc: Location | None) -> LocTuple:
-    return None if loc is None else (loc.file, loc.line, loc.column, loc.sheet, loc.cell)
-
-
-def _loc_in(t: LocTuple) -> Location | None:
-    return None if t is None else _new(Location, t)
-
-
-class _DiagWriter:
-    """Diagnostics as builtins for marshal. Texts that repeat (a rule's hint, thousands of times) are
-    written as one shared tuple, which marshal stores once and refers back to: a smaller cache that
-    reads faster."""
-
-    def __init__(self) -> None:
-        self.texts: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def text(self, t: Text) -> tuple[str, str]:
-        key = (t.zh, t.en)
-        return self.texts.setdefault(key, key)
-
-    def __call__(self, d: Diagnostic) -> tuple[Any, ...]:
-        return (
-            d.code,
-            d.severity.value,
-            (d.message.zh, d.message.en),
-            _loc_out(d.location),
-            None if d.hint is None else self.text(d.hint),
-            tuple((_loc_out(r.location), self.text(r.message)) for r in d.related),
-            d.object_id,
-        )
-
-
-class _DiagReader:
-    """Rebuilds diagnostics from their cached tuples, sharing the Text objects that repeat (hints,
-    related notes)."""
-
-    def __init__(self) -> None:
-        self.texts: dict[tuple[str, str], Text] = {}
-        self.severities = {s.value: s for s in Severity}
-
-    def text(self, t: tuple[str, str]) -> Text:
-        found = self.texts.get(t)
-        if found is None:
-            found = self.texts[t] = _new(Text, t)
-        return found
-
-    def __call__(self, rows: list[tuple[Any, ...]]) -> list[Diagnostic]:
-        sev, text = self.severities, self.text
-        return [
-            _new(
-                Diagnostic,
-                (
-                    code,
-                    sev[s],
-                    _new(Text, message),
-                    None if loc is None else _new(Location, loc),
-                    None if hint is None else text(hint),
-                    tuple(_new(Related, (_loc_in(r[0]) or Location(""), text(r[1]))) for r in related) if related else (),
-                    obj,
-                ),
-            )
-            for code, s, message, loc, hint, related, obj in rows
-        ]
+_new = tuple.__new__  # the facts, overlaps and conflicts are named tuples: rebuilt from their cached tuples in one step
 
 
 _CATALOG_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogFacts))
 
 
 def _encode(c: Cache) -> dict[str, Any]:
-    out = _DiagWriter()
+    out = DiagnosticWriter()
     if c.raw is not None:
         return _encode_changes(c, c.raw, out)
     return {
@@ -1031,7 +965,7 @@ def _encode(c: Cache) -> dict[str, Any]:
     }
 
 
-def _encode_changes(c: Cache, raw: dict[str, Any], out: _DiagWriter) -> dict[str, Any]:
+def _encode_changes(c: Cache, raw: dict[str, Any], out: DiagnosticWriter) -> dict[str, Any]:
     """The encoded cache after an incremental run: the catalog parts as read, the rest updated; the
     facts and findings of reports that did not change are written back as they were read."""
     facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
@@ -1044,7 +978,7 @@ def _encode_changes(c: Cache, raw: dict[str, Any], out: _DiagWriter) -> dict[str
     return {**raw, **_encode_reports(c, facts, per_report, out)}
 
 
-def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any], out: _DiagWriter) -> dict[str, Any]:
+def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any], out: DiagnosticWriter) -> dict[str, Any]:
     """The parts an incremental run changes, with the reports' facts and findings already encoded."""
     return {
         "files": c.files,
@@ -1065,7 +999,7 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any],
     }
 
 
-def _grouped(read: _DiagReader, groups: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[Diagnostic]]:
+def _grouped(read: DiagnosticReader, groups: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[Diagnostic]]:
     """Findings grouped by report or field, rebuilt in one pass over all of them (thousands of small
     groups) and cut back into their groups."""
     flat = read(list(itertools.chain.from_iterable(groups.values())))
@@ -1079,7 +1013,7 @@ def _grouped(read: _DiagReader, groups: dict[str, list[tuple[Any, ...]]]) -> dic
 
 
 def _decode(d: dict[str, Any]) -> Cache:
-    read = _DiagReader()
+    read = DiagnosticReader()
     overlaps = tuple(_new(ReportOverlap, t) for t in d["overlaps"])
     return Cache(
         key=d["key"],
