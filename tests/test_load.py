@@ -242,3 +242,69 @@ def test_default_discovery_walk_finds_what_the_globs_find(tmp_path: Path) -> Non
         walked = discover_files(tmp_path, [], exclude, "ybt.yaml")
         assert walked == discover_files(tmp_path, list(DEFAULT_INCLUDE), exclude, "ybt.yaml")
     assert [rel for _, rel in discover_files(tmp_path, [], [], "ybt.yaml")] == ["a/x.yaml", "c/v.yml", "real/r.yaml"]
+
+
+def _many_files(root: Path, n: int = 240) -> None:
+    """A project of ``n`` spec files, some of them broken in the half a second process parses."""
+    (root / "ybt.yaml").write_text("kind: project\nid: many\nname: 许多文件\n", encoding="utf-8")
+    for i in range(n):
+        path = root / "departments" / f"d{i % 7}" / f"r{i:03d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"kind: report\nid: r{i:03d}\ntitle: 第{i}号报表\ncolumns:\n  - {{field: f{i}, label: 栏目{i}}}\n  - field: g{i}\n", encoding="utf-8")
+    (root / "departments" / "d3" / "r150.yaml").write_text("kind: report\nid: [unclosed\n", encoding="utf-8")
+    (root / "departments" / "d4" / "r200.yaml").write_bytes("kind: report\ntitle: 报表\n".encode("gbk"))
+    (root / "departments" / "d0" / "r210.yaml").write_text("kind: report\nid: a\nid: b\n", encoding="utf-8")
+    (root / "departments" / "d3" / "r220.yaml").write_text("kind: report\nid: one\n---\nkind: report\nid: two\n", encoding="utf-8")
+
+
+def _loaded(root: Path) -> tuple[object, list[object]]:
+    from ybt.load import load_project
+
+    diags = Diagnostics()
+    loaded = load_project(root, diags)
+    assert loaded is not None
+    return loaded.project, diags.items
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second parsing process is forked, which ybt does on Linux only")
+def test_parsing_in_two_processes_gives_what_one_process_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ybt.load as load
+
+    _many_files(tmp_path)
+    forks: list[int] = []
+    real_fork = load.os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(load.os, "fork", counting_fork)
+    monkeypatch.setattr(load, "_jobs", lambda: 2)
+    two, two_diags = _loaded(tmp_path)
+    assert len(forks) == 1
+    monkeypatch.setenv("YBT_JOBS", "1")
+    monkeypatch.setattr(load, "_jobs", lambda: 1)
+    one, one_diags = _loaded(tmp_path)
+    assert len(forks) == 1
+    assert two == one
+    assert two_diags == one_diags
+    # the broken files of the second half are reported, in file order, where one process reports them
+    assert {d.location.file.rsplit("/", 1)[-1] for d in one_diags if d.location is not None} >= {"r150.yaml", "r200.yaml", "r210.yaml"}
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second parsing process is forked, which ybt does on Linux only")
+def test_a_failing_second_process_leaves_the_parse_to_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ybt.load as load
+
+    _many_files(tmp_path)
+    monkeypatch.setattr(load, "_jobs", lambda: 1)
+    expected = _loaded(tmp_path)
+
+    def broken(files: list[object]) -> list[object]:
+        raise ValueError("unmarshallable")  # what the child meets with a value marshal cannot carry
+
+    monkeypatch.setattr(load, "_jobs", lambda: 2)
+    monkeypatch.setattr(load, "_files_out", broken)
+    assert _loaded(tmp_path) == expected

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import marshal
 import os
+import signal
 import stat
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +33,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ybt import gcpause
 from ybt import registry as codes
 from ybt._resources import library_dir, library_names
-from ybt.diagnostics import Diagnostics, Location, Related, Text
+from ybt.diagnostics import DiagnosticReader, Diagnostics, DiagnosticWriter, Location, Related, Text
 from ybt.progress import progress
 
 PathKey = tuple[str | int, ...]
@@ -694,15 +697,100 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
         )
     include = _config_strings(config, "include")
     exclude = _config_strings(config, "exclude")
-    files: list[SourceFile] = []
-    found = discover_files(root, include, exclude, config_name)
+    found = [(path, rel, shown(path)) for path, rel in discover_files(root, include, exclude, config_name)]
     with progress(Text("读取规格文件", "reading spec files"), total=len(found)) as advance:
-        for path, rel in found:
-            sf = _read_file(path, rel, shown(path), diags, limits)
-            if sf is not None:
-                files.append(sf)
-            advance(1)
-    return SourceSet(name, root, is_library, config_file, tuple(files))
+        read = _read_files(found, diags, limits, advance)
+    return SourceSet(name, root, is_library, config_file, tuple(sf for sf in read if sf is not None))
+
+
+#: Below this many files a second process costs more than it saves.
+PARALLEL_MIN_FILES = 200
+
+
+def _jobs() -> int:
+    """Processes to parse with: 2 where the machine has two CPUs for us and ``fork`` is safe (Linux),
+    else 1; ``YBT_JOBS=1`` keeps everything in one process."""
+    if os.environ.get("YBT_JOBS", "").strip() == "1" or sys.platform != "linux":
+        return 1
+    return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
+
+
+def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: Limits, advance: Callable[[int], None]) -> list[SourceFile | None]:
+    """Read and parse the files, in order; their problems go to ``diags`` in file order.
+
+    A province has thousands of spec files and parsing them is most of a cold check. With two CPUs
+    the second half is parsed in a forked child, which sends back its files and problems marshalled
+    through a pipe while this process parses the first half. Anything wrong with the child (it died,
+    a value marshal cannot carry) and this process parses that half itself: the result is the same.
+    """
+    if len(found) < PARALLEL_MIN_FILES or _jobs() < 2:
+        return [_read_one(item, diags, limits, advance) for item in found]
+    half = len(found) // 2
+    first, second = found[:half], found[half:]
+    rfd, wfd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare: one does it all
+        os.close(rfd)
+        os.close(wfd)
+        return [_read_one(item, diags, limits, advance) for item in found]
+    if pid == 0:  # the child: parse the second half, send it, leave without running any cleanup
+        code = 1
+        try:
+            os.close(rfd)
+            own = Diagnostics()
+            parsed = _files_out([_read_one(item, own, limits, None) for item in second])
+            payload = marshal.dumps((parsed, [DiagnosticWriter()(d) for d in own.items]))
+            with os.fdopen(wfd, "wb") as out:
+                out.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    try:
+        mine = [_read_one(item, diags, limits, advance) for item in first]
+    except BaseException:  # interrupted or failed here: the child is not waited for
+        os.close(rfd)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    with os.fdopen(rfd, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise ValueError("the parsing child failed")
+        files_data, diag_data = marshal.loads(payload)
+        theirs = _files_in(files_data, second)
+        their_diags = DiagnosticReader()(diag_data)
+    except (ValueError, EOFError, TypeError):
+        return [*mine, *(_read_one(item, diags, limits, advance) for item in second)]
+    diags.items.extend(their_diags)
+    advance(len(second))
+    return [*mine, *theirs]
+
+
+def _read_one(item: tuple[Path, str, str], diags: Diagnostics, limits: Limits, advance: Callable[[int], None] | None) -> SourceFile | None:
+    path, rel, shown = item
+    sf = _read_file(path, rel, shown, diags, limits)
+    if advance is not None:
+        advance(1)
+    return sf
+
+
+def _files_out(files: list[SourceFile | None]) -> list[Any]:
+    return [
+        None if sf is None else (sf.sha256, [(d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions)) for d in sf.documents]) for sf in files
+    ]
+
+
+def _files_in(data: list[Any], items: list[tuple[Path, str, str]]) -> list[SourceFile | None]:
+    if len(data) != len(items):
+        raise ValueError("the parsing child sent another number of files")
+    return [
+        None if got is None else SourceFile(path, shown, rel, got[0], tuple(Document(*d) for d in got[1]))
+        for got, (path, rel, shown) in zip(data, items, strict=True)
+    ]
 
 
 def load_project(root: Path, diags: Diagnostics, limits: Limits = Limits()) -> LoadedProject | None:
