@@ -863,3 +863,27 @@ def test_history_json_written_a_column_at_a_time_is_the_encoders() -> None:
     keys: list[tuple[Any, ...]] = [("500198100201", 'k"1'), ("%s", None), ("x", 3)]
     assert ingest_mod._json_arrays(keys) == [ingest_mod._JSON_KEY.encode(k) for k in keys]
     assert ingest_mod._json_arrays([(), ()]) == ["[]", "[]"]
+
+
+def test_unreadable_files_and_pools_without_a_project_while_the_workbook_is_read(minimal: Project, tmp_path: Path) -> None:
+    import threading
+
+    from ybt.sql.pool import PoolError
+
+    url = pool_url(tmp_path)
+    init(minimal, url)
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    missing = tmp_path / "missing.xlsx"
+    res = ingest([junk, missing], url)
+    assert [r.diagnostics[0].code for r in res] == ["YBT701", "YBT701"]
+    assert all("cannot read the workbook" in r.diagnostics[0].message.en for r in res)
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx", org=ORG)
+    filled = tmp_path / "f.xlsx"
+    fill(tpl, filled, good_rows(minimal, form, 3))
+    with pytest.raises(PoolError):
+        ingest([filled], pool_url(tmp_path / "empty"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("ybt-read")]
+    [res2] = ingest([filled], url)
+    assert res2.ok and res2.inserted == 3

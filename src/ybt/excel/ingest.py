@@ -20,6 +20,7 @@ import json
 import operator
 import re
 import sys
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -627,32 +628,108 @@ class Parsed:
         return str(rec[0] if self.org is None else self.org)
 
 
-def parse(path: Path, project: Project, diags: list[Diagnostic], display: str | None = None, lang: str = "both") -> Parsed | None:
-    """Read and check one workbook; problems go to ``diags``; None when it cannot be ingested."""
-    shown = display or str(path)
-    ctx = _Ctx(shown, "", diags)
-    try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(_CHUNK), b""):
-                digest.update(block)
-        sha = digest.hexdigest()
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's problem, said plainly
-        ctx.add(NOT_TEMPLATE, f"无法读取工作簿：{exc}", f"cannot read the workbook: {exc}", hint=REGENERATE)
-        return None
-    try:
-        return _parse(path, wb, project, ctx, sha, lang)
-    except _Stop:
-        return None
-    finally:
-        close = getattr(wb, "close", None)  # python-calamine >= 0.3
+class _Reading:
+    """A workbook read in a thread of its own: its SHA-256, then the workbook and its ``_ybt`` sheet, then the
+    data sheet that sheet names.
+
+    python-calamine parses a sheet without holding the GIL, so the pool's project is loaded, the formula
+    scan done and the checks prepared meanwhile. Whatever the reading raises is raised again where the
+    reader asks for what failed, as if it had read it itself then. The workbook is not touched outside the
+    thread until the thread is done (python-calamine refuses a second caller while a sheet is parsed).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sha = ""
+        self.wb: CalamineWorkbook | None = None
+        self.sheet_names: list[str] = []
+        #: The file cannot be read (or is no workbook).
+        self.error: Exception | None = None
+        self._meta: dict[str, str] | Exception | None = None
+        self._sheet: Any = None  # the data sheet, or what reading it raised
+        self._opened = threading.Event()
+        self._thread = threading.Thread(target=self._read, name=f"ybt-read-{path.name}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            try:
+                digest = hashlib.sha256()
+                with self.path.open("rb") as fh:
+                    for block in iter(lambda: fh.read(_CHUNK), b""):
+                        digest.update(block)
+                self.sha = digest.hexdigest()
+                self.wb = wb = CalamineWorkbook.from_path(str(self.path))
+                self.sheet_names = list(wb.sheet_names)
+            except Exception as exc:  # noqa: BLE001 - reported by the reader as an unreadable file
+                self.error = exc
+                return
+            try:
+                self._meta = meta = read_meta(wb)
+            except Exception as exc:  # noqa: BLE001 - raised again in the reader
+                self._meta = exc
+                return
+            finally:
+                self._opened.set()
+            sheet = meta.get("data_sheet", "") if meta is not None else ""
+            if sheet in self.sheet_names:
+                try:
+                    self._sheet = wb.get_sheet_by_name(sheet)
+                except Exception as exc:  # noqa: BLE001 - raised again in the reader
+                    self._sheet = exc
+        finally:
+            self._opened.set()
+
+    def opened(self) -> bool:
+        """Wait for the workbook; False when it cannot be read (see :attr:`error`)."""
+        self._opened.wait()
+        return self.error is None
+
+    def meta(self) -> dict[str, str] | None:
+        self._opened.wait()
+        if isinstance(self._meta, Exception):
+            raise self._meta
+        return self._meta
+
+    def sheet(self) -> Any:
+        """The data sheet named in the ``_ybt`` sheet (the caller checked that the workbook has it)."""
+        self._thread.join()
+        if isinstance(self._sheet, Exception):
+            raise self._sheet
+        return self._sheet
+
+    def close(self) -> None:
+        self._thread.join()
+        close = getattr(self.wb, "close", None)  # python-calamine >= 0.3
         if close is not None:
             close()
 
 
-def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: str, lang: str) -> Parsed:
-    meta = read_meta(wb)
+def parse(
+    path: Path, project: Project, diags: list[Diagnostic], display: str | None = None, lang: str = "both", reading: _Reading | None = None
+) -> Parsed | None:
+    """Read and check one workbook; problems go to ``diags``; None when it cannot be ingested.
+
+    ``reading`` is the workbook's reading if it was started already.
+    """
+    shown = display or str(path)
+    ctx = _Ctx(shown, "", diags)
+    reading = reading or _Reading(path)
+    try:
+        if not reading.opened():
+            exc = reading.error
+            ctx.add(NOT_TEMPLATE, f"无法读取工作簿：{exc}", f"cannot read the workbook: {exc}", hint=REGENERATE)
+            return None
+        return _parse(path, reading, project, ctx, lang)
+    except _Stop:
+        return None
+    finally:
+        reading.close()
+
+
+def _parse(path: Path, reading: _Reading, project: Project, ctx: _Ctx, lang: str) -> Parsed:
+    sha = reading.sha
+    meta = reading.meta()
     if meta is None:
         raise ctx.stop(
             NOT_TEMPLATE,
@@ -684,14 +761,14 @@ def _parse(path: Path, wb: CalamineWorkbook, project: Project, ctx: _Ctx, sha: s
     if json.loads(meta.get("columns", "[]")) != [c.name for c in lay.columns]:
         raise ctx.stop(TEMPLATE_CHANGED, "模板的栏目清单被改动过", "the template's column list was edited", hint=REGENERATE)
     sheet = meta.get("data_sheet", "")
-    if sheet not in wb.sheet_names:
+    if sheet not in reading.sheet_names:
         raise ctx.stop(
             TEMPLATE_CHANGED, f"找不到数据工作表“{sheet}”（被改名或删除）", f"the data sheet '{sheet}' is missing (renamed or deleted)", hint=REGENERATE
         )
     ctx.sheet = sheet
-    ws = wb.get_sheet_by_name(sheet)
+    formulas = _by_row(formula_cells(path, sheet)) if path.suffix.lower() in (".xlsx", ".xlsm") else {}  # while the sheet is read
+    ws = reading.sheet()
     row0, col0 = ws.start or (0, 0)
-    formulas = _by_row(formula_cells(path, sheet)) if path.suffix.lower() in (".xlsx", ".xlsm") else {}
     header: dict[int, list[Any]] = {}
     records: list[tuple[Any, ...]] = []
     checker = _Checker(project, form, lay, ctx, org)
@@ -1163,14 +1240,21 @@ def ingest(
     paths: Sequence[Path], url: str, *, dry_run: bool = False, who: str | None = None, display: dict[Path, str] | None = None, lang: str = "both"
 ) -> list[IngestResult]:
     """Check and load each file; a file with any problem writes nothing (the others still load)."""
-    pool = Pool.connect(url)
+    first = _Reading(paths[0]) if paths else None  # read while the pool's project is loaded
+    try:
+        pool = Pool.connect(url)
+    except BaseException:
+        if first is not None:
+            first.close()
+        raise
     try:
         project = pool_project(pool)
         out: list[IngestResult] = []
-        for path in paths:
+        for i, path in enumerate(paths):
             label = (display or {}).get(path, str(path))
             res = IngestResult(label)
-            parsed = parse(path, project, res.diagnostics, label, lang)
+            reading, first = (first, None) if i == 0 else (None, None)
+            parsed = parse(path, project, res.diagnostics, label, lang, reading)
             if parsed is not None:
                 res.form, res.table, res.rows = parsed.form.uid, parsed.form.table, len(parsed.rows)
                 try:
@@ -1188,4 +1272,6 @@ def ingest(
             out.append(res)
         return out
     finally:
+        if first is not None:  # the pool had no project
+            first.close()
         pool.close()
