@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 from ybt import registry as codes
 from ybt._resources import library_names
 from ybt.diagnostics import Diagnostics, Related, Text
+from ybt.lazy import Deferred
 from ybt.load import Document, LoadedProject, PathKey, SourceSet
 from ybt.model import (
     SHARED,
@@ -749,7 +750,7 @@ class Rebuilder:
             data = skeleton.doc.data if isinstance(skeleton.doc.data, dict) else {}
             return r.org_units(data if org_tree is None else {**data, "org": org_tree()})[0]
 
-        org: _Deferred[OrgUnit] = _Deferred(org_units)
+        org: Deferred[str, OrgUnit] = Deferred(org_units)
         self.project = dataclasses.replace(skeleton, fields=self.fields, codelists=self.codelists, entities=self.entities, ledgers=self.ledgers, org_units=org)
 
     def entry(self, unique: str) -> _Entry:
@@ -772,28 +773,6 @@ class Rebuilder:
             if entry is not None and entry.checked is checked and checked.valid:
                 fresh.append(unique)
         return {u: r.report(r.index.entries[u], u, self.fields, self.codelists, self.ledgers) for u in sorted(fresh)}
-
-
-class _Deferred(Mapping[str, T]):
-    """A mapping built as a whole the first time it is used (the org tree: 16,000 units)."""
-
-    def __init__(self, build: Callable[[], dict[str, T]]) -> None:
-        self._build = build
-        self._data: dict[str, T] | None = None
-
-    def _get(self) -> dict[str, T]:
-        if self._data is None:
-            self._data = self._build()
-        return self._data
-
-    def __getitem__(self, key: str) -> T:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 class _Built(Mapping[str, T]):

@@ -36,7 +36,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +60,7 @@ from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, Supp
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, DiagnosticReader, Diagnostics, DiagnosticWriter, Severity
+from ybt.lazy import Deferred
 from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_stats, display_path, env_limits, read_file
 from ybt.model import Project, Report
 from ybt.pipeline import CompileResult, compile_project
@@ -182,38 +183,12 @@ class _Documents(Mapping[str, Document]):
         return len(self._places)
 
 
-class _FilePositions(Mapping[PathKey, tuple[int, int]]):
-    """The node positions of a file the cache was made from, read again from it when first used
-    (the project file's: one per org unit, and nothing on the fast path usually asks)."""
-
-    def __init__(self, path: str, rel: str, shown: str, keys: bool) -> None:
-        self._where = (path, rel, shown)
-        self._keys = keys
-        self._data: Mapping[PathKey, tuple[int, int]] | None = None
-
-    def __getstate__(self) -> tuple[tuple[str, str, str], bool]:
-        return (self._where, self._keys)
-
-    def __setstate__(self, state: tuple[tuple[str, str, str], bool]) -> None:
-        self._where, self._keys = state
-        self._data = None
-
-    def _get(self) -> Mapping[PathKey, tuple[int, int]]:
-        if self._data is None:
-            path, rel, shown = self._where
-            sf = read_file(Path(path), rel, Diagnostics(), env_limits(), display=shown)
-            doc = sf.documents[0] if sf is not None and sf.documents else None
-            self._data = {} if doc is None else (doc.key_positions if self._keys else doc.positions)
-        return self._data
-
-    def __getitem__(self, key: PathKey) -> tuple[int, int]:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[PathKey]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
+def _file_positions(path: str, rel: str, shown: str, keys: bool) -> dict[PathKey, tuple[int, int]]:
+    """The node positions of a file the cache was made from, read again from it (the project file's:
+    one per org unit, and nothing on the fast path usually asks for them)."""
+    sf = read_file(Path(path), rel, Diagnostics(), env_limits(), display=shown)
+    doc = sf.documents[0] if sf is not None and sf.documents else None
+    return {} if doc is None else dict(doc.key_positions if keys else doc.positions)
 
 
 class _Unreadable(Exception):
@@ -224,15 +199,14 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _Lazy(MutableMapping[K, V]):
+class _Lazy(Deferred[K, V]):
     """A part of the cache that stays marshalled until a run asks for it (the documents' places, the
     usage counts, the objects of each file …: a run that edits one report's title needs none of
     them), and that is written back as it was read when nobody did."""
 
-    def __init__(self, load: Callable[[], dict[K, V]], blob: bytes | None = None) -> None:
-        self._load = load
+    def __init__(self, build: Callable[[], dict[K, V]], blob: bytes | None = None) -> None:
+        super().__init__(build)
         self._blob = blob
-        self._data: dict[K, V] | None = None
 
     @classmethod
     def of(cls, data: dict[K, V]) -> _Lazy[K, V]:
@@ -245,32 +219,15 @@ class _Lazy(MutableMapping[K, V]):
         return cls(lambda: make(marshal.loads(blob)), blob)
 
     def _get(self) -> dict[K, V]:
-        if self._data is None:
-            try:
-                self._data = self._load()
-            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
-                raise _Unreadable from e
-        return self._data
+        try:
+            return super()._get()
+        except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+            raise _Unreadable from e
 
     def encoded(self) -> bytes:
-        if self._data is None and self._blob is not None:
+        if not self.built and self._blob is not None:
             return self._blob
         return marshal.dumps(dict(self._get()))
-
-    def __getitem__(self, key: K) -> V:
-        return self._get()[key]
-
-    def __setitem__(self, key: K, value: V) -> None:
-        self._get()[key] = value
-
-    def __delitem__(self, key: K) -> None:
-        del self._get()[key]
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 @dataclass
@@ -515,8 +472,8 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
     lazy_doc = dataclasses.replace(
         pdoc,
         data={k: v for k, v in data.items() if k != "org"},
-        positions=_FilePositions(*where, keys=False),
-        key_positions=_FilePositions(*where, keys=True),
+        positions=Deferred(functools.partial(_file_positions, *where, False)),
+        key_positions=Deferred(functools.partial(_file_positions, *where, True)),
     )
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
     skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
