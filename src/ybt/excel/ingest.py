@@ -17,7 +17,6 @@ import getpass
 import hashlib
 import html
 import json
-import operator
 import re
 import sys
 import threading
@@ -222,7 +221,6 @@ _LOST_DIGITS = values.Problem(
 
 #: A resident ID number as _Checker.accepted takes it without _Checker.row: 17 ASCII digits and a digit or X.
 _ID_FAST = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
-_ID_WEIGHT_SUM = sum(values.ID_WEIGHTS)
 #: A phone number as _Checker.accepted takes it: what values.parse_phone accepts unchanged, ASCII digits only.
 _PHONE_FAST = re.compile(r"(?:86)?1[3-9][0-9]{9}|0[0-9]{9,11}", re.ASCII)
 #: The sex implied by the 17th character of a resident ID (odd: 1, even: 2).
@@ -375,8 +373,6 @@ def _fast_ids(births: dict[str, bool]) -> Callable[[Any], bool]:
     """
     match = _ID_FAST.fullmatch
     check = values.ID_CHECK
-    weights = values.ID_WEIGHTS
-    offset = 48 * _ID_WEIGHT_SUM  # the weighted sum of the ASCII codes less that of the digits
 
     def good(v: Any) -> bool:
         if v.__class__ is not str or match(v) is None:
@@ -384,7 +380,8 @@ def _fast_ids(births: dict[str, bool]) -> Callable[[Any], bool]:
         born = births.get(v[6:14])
         if born is None:
             born = births[v[6:14]] = values.birth_date_of(v) is not None
-        return born and check[(sum(map(operator.mul, v.encode(), weights)) - offset) % 11] == v[17]
+        # the weights are 2 ** (17 - i) mod 11, and 13 = 2 mod 11: the weighted sum is 2 * int(digits, 13) mod 11
+        return born and check[2 * int(v[:17], 13) % 11] == v[17]
 
     return good
 
@@ -1033,6 +1030,7 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
     # checked text values are already str: only the other columns need converting, on the fast paths
     converted = [(j, canon[j]) for j, c in enumerate(cols) if c.type not in TEXT_TYPES]
     quick = [canon[j] if c.type not in TEXT_TYPES else None for j, c in enumerate(cols)]
+    date_at = {j for j, c in enumerate(cols) if c.type == "date"}
     db_converted = [(j, f) for j, f in enumerate(to_db) if f is not _same]
     ncol = len(cols)
     p = pool.param
@@ -1073,9 +1071,15 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
             return list(map(str, columns[0])), columns[1:]
         return [str(parsed.org)] * len(batch), columns
 
+    def converted_column(f: Callable[[Any], Any], col: Sequence[Any], j: int) -> list[Any]:
+        """``f`` of each value; a date column's dates written directly (what the canonical and the SQLite forms of a date are)."""
+        if j in date_at:
+            return [v.isoformat() if v.__class__ is date else f(v) for v in col]
+        return list(map(f, col))
+
     def quick_columns(columns: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
         """quick_canon, a column at a time."""
-        return [col if f is None else list(map(f, col)) for f, col in zip(quick, columns, strict=True)]
+        return [col if f is None else converted_column(f, col, j) for j, (f, col) in enumerate(zip(quick, columns, strict=True))]
 
     def keys_of(units: Sequence[str], own: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The rows' keys from their units and the (canonical) values of the key columns."""
@@ -1121,7 +1125,9 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
         news = list(zip(*canonical, strict=True))
         keys = keys_of(units, [canonical[j] for j in key_at])
         changed: list[tuple[int, tuple[Any, ...] | None]] = []  # row, old values (None: a new row), in the file's order
-        for i, k in enumerate(keys):
+        if not existing:  # none of the rows is in the pool
+            changed = [(i, None) for i in range(len(keys))]
+        for i, k in enumerate(keys if existing else ()):
             old = existing.get(k)
             if old is None:
                 changed.append((i, None))
@@ -1139,7 +1145,7 @@ def write(pool: Pool, parsed: Parsed, file_label: str, who: str | None = None, d
             changed.append((i, old_canon))
         if not changed:
             return
-        db_rows = list(zip(*(col if f is _same else list(map(f, col)) for f, col in zip(to_db, data, strict=True)), strict=True))
+        db_rows = list(zip(*(col if f is _same else converted_column(f, col, j) for j, (f, col) in enumerate(zip(to_db, data, strict=True))), strict=True))
         new_js = _json_objects(names, [news[i] for i, _ in changed])
         key_js = _json_arrays([keys[i] for i, _ in changed])
         head = (now, user, file_label, parsed.sha256, form.uid, form.table)
