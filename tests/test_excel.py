@@ -865,6 +865,53 @@ def test_history_json_written_a_column_at_a_time_is_the_encoders() -> None:
     assert ingest_mod._json_arrays([(), ()]) == ["[]", "[]"]
 
 
+def test_rows_inserted_several_a_statement_are_those_of_one_a_statement(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx", org=ORG)
+    filled = tmp_path / "f.xlsx"
+    fill(tpl, filled, good_rows(minimal, form, 11))
+    got = []
+    for per in (1, 4, 100):
+        monkeypatch.setattr(ingest_mod, "ROWS_PER_INSERT", per)
+        url = pool_url(tmp_path / str(per))
+        init(minimal, url)
+        [res] = ingest([filled], url, who="t")
+        assert res.ok and res.inserted == 11
+        got.append((query(url, f'SELECT rowid, * FROM "{form.table}"'), query(url, f'SELECT who, file, row_key, action, old, new FROM "{HISTORY}"')))
+    assert got[0] == got[1] == got[2]
+
+
+def test_a_row_the_pool_refuses_after_others_were_written_leaves_the_pool_as_it_was(minimal: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "ROWS_PER_INSERT", 3)
+    monkeypatch.setattr(ingest_mod, "BATCH", 4)
+    url = pool_url(tmp_path)
+    init(minimal, url)
+    form = ledger(minimal)
+    tpl = write_template(minimal, form, tmp_path / "t.xlsx", org=ORG)
+    rows = good_rows(minimal, form, 10)
+    first = tmp_path / "first.xlsx"
+    fill(tpl, first, rows[:2])
+    [res] = ingest([first], url, who="t")
+    assert res.ok and res.inserted == 2
+    before = query(url, f'SELECT rowid, * FROM "{form.table}"'), query(url, f'SELECT * FROM "{HISTORY}"')
+    refused = rows[7]["name"]
+    pool = Pool.connect(url)
+    try:  # the pool itself refuses one row (another system's rule), in the second batch of the third statement
+        pool.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON \"{form.table}\" WHEN NEW.name = '{refused}' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    finally:
+        pool.close()
+    rows[1]["name"] = "改名"  # an update, before the refused insert
+    second = tmp_path / "second.xlsx"
+    fill(tpl, second, rows)
+    [res] = ingest([second], url, who="t")
+    assert not res.ok and not res.written and "refused" in res.diagnostics[0].message.en
+    assert (query(url, f'SELECT rowid, * FROM "{form.table}"'), query(url, f'SELECT * FROM "{HISTORY}"')) == before
+
+
 def test_unreadable_files_and_pools_without_a_project_while_the_workbook_is_read(minimal: Project, tmp_path: Path) -> None:
     import threading
 
