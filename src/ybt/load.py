@@ -740,7 +740,8 @@ def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: 
             os.close(rfd)
             own = Diagnostics()
             parsed = _files_out([_read_one(item, own, limits, None) for item in second])
-            payload = marshal.dumps((parsed, [DiagnosticWriter()(d) for d in own.items]))
+            write = DiagnosticWriter()  # one writer, so texts that repeat are sent once
+            payload = marshal.dumps((parsed, [write(d) for d in own.items]))
             with os.fdopen(wfd, "wb") as out:
                 out.write(payload)
             code = 0

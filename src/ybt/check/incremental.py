@@ -76,8 +76,9 @@ _MAGIC = b"ybt-check-cache\n"
 REFRESH_AFTER = 8
 _CONFLICT_RULE = "YBT204"
 
-T = TypeVar("T")
 U = TypeVar("U")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _proxy(d: dict[str, Any]) -> Mapping[str, Any]:
@@ -193,10 +194,6 @@ def _file_positions(path: str, rel: str, shown: str, keys: bool) -> dict[PathKey
 
 class _Unreadable(Exception):
     """A part of the cache read only when a run needs it turned out unreadable: check in full."""
-
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 class _Lazy(Deferred[K, V]):
