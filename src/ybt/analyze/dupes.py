@@ -241,35 +241,32 @@ def _has_traditional(label: str) -> bool:
     return to_simplified(label) != label
 
 
+#: kind → (Chinese, English, weight) of evidence that does not name the pair's two labels; ``{x}`` and
+#: ``{y}`` stand for the type, unit, codelist … it names.
+_EVIDENCE: dict[str, tuple[str, str, float]] = {
+    "label": ("标签相同：{x}", "same label: {x}", 0.6),
+    "traditional": ("繁体转简体后一致", "equal after traditional → simplified", 0.0),
+    "alias": ("别名一致：{x}", "an alias matches: {x}", 0.45),
+    "identity-type": ("同为标识类型 {x}，同一角色只能有一个", "both identify by {x}; one role has one", 0.5),
+    "semantic-type": ("语义类型相同：{x}", "same semantic type: {x}", 0.25),
+    "type": ("数据类型相同：{x}", "same type: {x}", 0.1),
+    "type-compatible": ("数据类型兼容：{x} / {y}", "compatible types: {x} / {y}", 0.1),
+    "codelist": ("代码表相同：{x}", "same codelist: {x}", 0.15),
+    "codelist-values": ("代码表取值基本一致", "codelists with matching values", 0.1),
+    "unit": ("计量单位相同：{x}", "same unit: {x}", 0.1),
+    "entity": ("描述同一对象：{x}", "describe the same entity: {x}", 0.05),
+    "role": ("角色相同：{x}", "same role: {x}", 0.0),
+}
+
+
 @lru_cache(maxsize=16384)
 def _shared_evidence(kind: str, x: str = "", y: str = "") -> Evidence:
     """Evidence that does not name the pair's two labels, built once: a province has tens of
     thousands of pairs but few types, units, codelists and entities."""
-    if kind == "label":
-        return Evidence("label", Text(f"标签相同：{x}", f"same label: {x}"), 0.6)
-    if kind == "traditional":
-        return Evidence("traditional", Text("繁体转简体后一致", "equal after traditional → simplified"), 0.0)
-    if kind == "alias":
-        return Evidence("alias", Text(f"别名一致：{x}", f"an alias matches: {x}"), 0.45)
-    if kind == "identity-type":
-        return Evidence("identity-type", Text(f"同为标识类型 {x}，同一角色只能有一个", f"both identify by {x}; one role has one"), 0.5)
-    if kind == "semantic-type":
-        return Evidence("semantic-type", Text(f"语义类型相同：{x}", f"same semantic type: {x}"), 0.25)
-    if kind == "type":
-        return Evidence("type", Text(f"数据类型相同：{x}", f"same type: {x}"), 0.1)
-    if kind == "type-compatible":
-        return Evidence("type-compatible", Text(f"数据类型兼容：{x} / {y}", f"compatible types: {x} / {y}"), 0.1)
-    if kind == "codelist":
-        return Evidence("codelist", Text(f"代码表相同：{x}", f"same codelist: {x}"), 0.15)
-    if kind == "codelist-values":
-        return Evidence("codelist-values", Text("代码表取值基本一致", "codelists with matching values"), 0.1)
-    if kind == "unit":
-        return Evidence("unit", Text(f"计量单位相同：{x}", f"same unit: {x}"), 0.1)
-    if kind == "entity":
-        return Evidence("entity", Text(f"描述同一对象：{x}", f"describe the same entity: {x}"), 0.05)
-    if kind == "role":
-        return Evidence("role", Text(f"角色相同：{x}", f"same role: {x}"), 0.0)
-    raise ValueError(kind)
+    if kind not in _EVIDENCE:
+        raise ValueError(kind)
+    zh, en, weight = _EVIDENCE[kind]
+    return Evidence(kind, Text(zh.format(x=x, y=y), en.format(x=x, y=y)), weight)
 
 
 def evidence(a: Profile, b: Profile, synonyms: SynonymTable) -> list[Evidence]:
