@@ -614,11 +614,17 @@ def report_overlaps(
     return out
 
 
+def counts_for_frequency(status: str, mode: str) -> bool:
+    """Whether a report's columns count towards frequency conflicts: retired and derived reports ask
+    nobody for anything."""
+    return status != "retired" and mode != "derived"
+
+
 def frequency_conflicts(project: Project, canon: Mapping[str, str]) -> list[FrequencyConflict]:
     rows = (
         (r.uid, r.frequency, [c.field for c in r.columns if c.field and c.aggregate is None])
         for r in project.reports.values()
-        if r.status != "retired" and r.mode != "derived"
+        if counts_for_frequency(r.status, r.mode)
     )
     return frequency_conflicts_of(rows, canon, project.field_label)
 

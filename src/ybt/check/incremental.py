@@ -51,6 +51,7 @@ from ybt.analyze.dupes import (
     FrequencyConflict,
     ReportOverlap,
     conflict_order,
+    counts_for_frequency,
     frequency_conflicts_of,
     overlap_order,
     pair_overlap,
@@ -757,11 +758,6 @@ def _insert_sorted(ordered: list[U], new: list[U], key: Callable[[U], Any]) -> N
         bisect.insort(ordered, item, key=key)
 
 
-def _counts_for_conflicts(r: ReportFacts) -> bool:
-    """Whether the report's columns count towards frequency conflicts (as the duplicate analysis counts them)."""
-    return r.status != "retired" and r.mode != "derived"
-
-
 def _conflict_targets(r: ReportFacts, canon: Mapping[str, str]) -> set[str]:
     return {t for t in (canon.get(f, f) for f in _plain_fields(r)) if t not in ORG_UNIT_FIELDS}
 
@@ -770,7 +766,7 @@ def _single_frequencies(facts: Mapping[str, ReportFacts], canon: Mapping[str, st
     """(Canonical) fields that reports ask at exactly one frequency → that frequency."""
     seen: dict[str, str | None] = {}
     for r in facts.values():
-        if _counts_for_conflicts(r):
+        if counts_for_frequency(r.status, r.mode):
             for t in _conflict_targets(r, canon):
                 seen[t] = r.frequency if seen.get(t, r.frequency) == r.frequency else None
     return {t: q for t, q in seen.items() if q is not None}
@@ -790,12 +786,12 @@ def _asked_conflicts(
     sets = {c.field: {k: set(v) for k, v in c.frequencies.items()} for c in cache.dupes.frequency_conflicts if c.field in asked}
     labels = {c.field: c.label for c in cache.dupes.frequency_conflicts if c.field in asked}
     for r in before:
-        if _counts_for_conflicts(r):
+        if counts_for_frequency(r.status, r.mode):
             for t in _conflict_targets(r, canon) & sets.keys():
                 sets[t][r.frequency].discard(r.uid)
     unsure: set[str] = set()
     for r in after:
-        if _counts_for_conflicts(r):
+        if counts_for_frequency(r.status, r.mode):
             for t in _conflict_targets(r, canon):
                 if t in sets:
                     sets[t].setdefault(r.frequency, set()).add(r.uid)
@@ -807,7 +803,7 @@ def _asked_conflicts(
         if len(kept) > 1:
             out.append(FrequencyConflict(t, labels[t], kept))
     if unsure:
-        rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if _counts_for_conflicts(r))
+        rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if counts_for_frequency(r.status, r.mode))
         out.extend(frequency_conflicts_of(rows, canon, label, only=unsure))
     return out
 
