@@ -87,6 +87,19 @@ class Document:
         k = self.data.get("kind") if isinstance(self.data, dict) else None
         return k if isinstance(k, str) else None
 
+    def as_builtins(self) -> tuple[Any, ...]:
+        """The document as builtins only, for :mod:`marshal` (the parsing child's pipe, the check
+        cache's store of parsed files); ``Document(*t)`` makes it again."""
+        positions, keys = self.positions, self.key_positions
+        return (
+            self.file,
+            self.rel,
+            self.index,
+            self.data,
+            positions if type(positions) is dict else dict(positions),
+            keys if type(keys) is dict else dict(keys),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
@@ -780,9 +793,7 @@ def _read_one(item: tuple[Path, str, str], diags: Diagnostics, limits: Limits, a
 
 
 def _files_out(files: list[SourceFile | None]) -> list[Any]:
-    return [
-        None if sf is None else (sf.sha256, [(d.file, d.rel, d.index, d.data, dict(d.positions), dict(d.key_positions)) for d in sf.documents]) for sf in files
-    ]
+    return [None if sf is None else (sf.sha256, [d.as_builtins() for d in sf.documents]) for sf in files]
 
 
 def _files_in(data: list[Any], items: list[tuple[Path, str, str]]) -> list[SourceFile | None]:

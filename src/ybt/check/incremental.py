@@ -170,7 +170,7 @@ class _Documents(Mapping[str, Document]):
             pass
         sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
         parsed = sf.documents if sf is not None else ()
-        documents = {d.index: marshal.dumps((d.file, d.rel, d.index, d.data, _plain(d.positions), _plain(d.key_positions))) for d in parsed}
+        documents = {d.index: marshal.dumps(d.as_builtins()) for d in parsed}
         try:
             blob.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic.write_bytes(blob, marshal.dumps(documents))
@@ -431,10 +431,6 @@ def _prune_docs(root: Path, key: tuple[Any, ...], files: Mapping[str, str]) -> N
                 p.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def _plain(m: Mapping[Any, Any]) -> dict[Any, Any]:
-    return m if type(m) is dict else dict(m)
 
 
 def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullCheck) -> None:
