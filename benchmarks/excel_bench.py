@@ -38,6 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import report
 import xlsxwriter  # type: ignore[import-untyped]
 from python_calamine import CalamineWorkbook
 
@@ -198,14 +199,14 @@ def figures(tmp: Path) -> dict[str, dict[str, object]]:
     ratio_t = t_template / t_bare
     size = tpl.stat().st_size / 1e6
     out: dict[str, dict[str, object]] = {}
-    out["template_50k_vs_bare_write"] = {
-        "value": round(ratio_t, 3),
-        "target": TEMPLATE_TARGET,
-        "unit": "ratio",
-        "ok": ratio_t <= TEMPLATE_TARGET,
-        "detail": f"ybt template --prefill {t_template:.2f}s ({ROWS:,} rows × {len(form.columns) + 1} columns, {size:.1f} MB) vs bare xlsxwriter "
+    out["template_50k_vs_bare_write"] = report.figure(
+        ratio_t,
+        TEMPLATE_TARGET,
+        "ratio",
+        f"ybt template --prefill {t_template:.2f}s ({ROWS:,} rows × {len(form.columns) + 1} columns, {size:.1f} MB) vs bare xlsxwriter "
         f"{t_bare:.2f}s ({n_cells:,} cells; constant-memory {t_bare_cm:.2f}s, in-memory {t_bare_mem:.2f}s); best of {REPEAT + 1}",
-    }
+        digits=3,
+    )
 
     # -- ingest -----------------------------------------------------------------------------------
     data_sheet = CalamineWorkbook.from_path(str(tpl)).sheet_names[0]
@@ -232,38 +233,37 @@ def figures(tmp: Path) -> dict[str, dict[str, object]]:
     reads.append(_best_of(1, lambda: bare_read(tpl, [data_sheet, META_SHEET]))[0])
     t_read, t_same, t_empty = min(reads), min(sames), min(empties)
     ratio_i = max(t_same, t_empty) / t_read
-    out["ingest_50k_vs_bare_read"] = {
-        "value": round(ratio_i, 3),
-        "target": INGEST_TARGET,
-        "unit": "ratio",
-        "ok": ratio_i <= INGEST_TARGET,
-        "detail": f"ybt ingest {ROWS:,} rows: unchanged {t_same:.2f}s, into an empty pool {t_empty:.2f}s (SQLite) vs calamine to_python() of "
+    out["ingest_50k_vs_bare_read"] = report.figure(
+        ratio_i,
+        INGEST_TARGET,
+        "ratio",
+        f"ybt ingest {ROWS:,} rows: unchanged {t_same:.2f}s, into an empty pool {t_empty:.2f}s (SQLite) vs calamine to_python() of "
         f"the 2 sheets {t_read:.2f}s; the worse of the two; best of {REPEAT}",
-    }
+        digits=3,
+    )
 
     # -- peak memory of the real commands, each in its own process --------------------------------
     tpl_dir = tmp / "cli-templates"
     peak_t = _peak_mib(["template", str(PROJECT), FORM.split(".", 1)[1], "--prefill", "--db", url, "--out", str(tpl_dir)])
     made = next(tpl_dir.glob("*.xlsx"))
-    out["template_50k_peak_mib"] = {
-        "value": round(peak_t, 1),
-        "target": PEAK_TARGET_MIB,
-        "unit": "MiB",
-        "ok": peak_t <= PEAK_TARGET_MIB,
-        "detail": f"ru_maxrss of `python -m ybt template --prefill` ({ROWS:,} rows, compile of the project included) in its own process",
-    }
+    out["template_50k_peak_mib"] = report.figure(
+        peak_t,
+        PEAK_TARGET_MIB,
+        "MiB",
+        f"ru_maxrss of `python -m ybt template --prefill` ({ROWS:,} rows, compile of the project included) in its own process",
+        digits=1,
+    )
     peak_same = _peak_mib(["ingest", str(made), "--db", url])
     shutil.copyfile(empty_db, fresh)
     peak_empty = _peak_mib(["ingest", str(made), "--db", f"sqlite:///{fresh}"])
     peak_i = max(peak_same, peak_empty)
-    out["ingest_50k_peak_mib"] = {
-        "value": round(peak_i, 1),
-        "target": PEAK_TARGET_MIB,
-        "unit": "MiB",
-        "ok": peak_i <= PEAK_TARGET_MIB,
-        "detail": f"ru_maxrss of `python -m ybt ingest` of {ROWS:,} rows in its own process: unchanged {peak_same:.0f} MiB, into an empty pool "
-        f"{peak_empty:.0f} MiB",
-    }
+    out["ingest_50k_peak_mib"] = report.figure(
+        peak_i,
+        PEAK_TARGET_MIB,
+        "MiB",
+        f"ru_maxrss of `python -m ybt ingest` of {ROWS:,} rows in its own process: unchanged {peak_same:.0f} MiB, into an empty pool {peak_empty:.0f} MiB",
+        digits=1,
+    )
     return out
 
 
@@ -275,8 +275,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ybt-excel-bench-") as tmp:
         figs = figures(Path(tmp))
-    import report
-
     report.finish(figs, args.json)
 
 

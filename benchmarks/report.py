@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 
+def figure(value: float, target: float, unit: str, detail: str, *, ok: bool | None = None, digits: int = 4) -> dict[str, Any]:
+    """One figure; ``ok`` is ``value <= target`` unless given."""
+    return {"value": round(value, digits), "target": target, "unit": unit, "ok": value <= target if ok is None else ok, "detail": detail}
+
+
 def finish(figures: dict[str, dict[str, Any]], json_path: Path | None) -> NoReturn:
     """Print the table, write the JSON when asked, and exit 1 when a figure misses its target."""
     shown = {k: f for k, f in figures.items() if not k.startswith("_")}

@@ -70,10 +70,6 @@ def _best_of(n: int, fn: Callable[[], Any], before: Callable[[], Any] | None = N
     return best
 
 
-def _figure(value: float, target: float, unit: str, detail: str, ok: bool | None = None) -> Figure:
-    return {"value": round(value, 4), "target": target, "unit": unit, "ok": value <= target if ok is None else ok, "detail": detail}
-
-
 def _project(root: Path, scale: float, generated: bool = False) -> Project:
     if not generated:
         generate(root, scale)
@@ -158,10 +154,10 @@ def check_figures(root: Path, parse_s: float, tmp: Path) -> dict[str, Figure]:
     cli_s = time.perf_counter() - start
     peak = _peak_mib([sys.executable, "-m", "ybt", "check", str(root), "--no-cache", "--today", TODAY.isoformat(), "--format", "json"])
     return {
-        "check_cold_vs_yaml_parse": _figure(cold / parse_s, 2.0, "ratio", f"check {cold:.2f}s vs parse {parse_s:.2f}s (cache written)"),
-        "check_warm_one_report_s": _figure(warm, 0.3, "s", detail + f"; whole CLI with unchanged files {cli_s:.2f}s", ok=warm <= 0.3 and right),
-        "check_warm_vs_cold": _figure(warm / cold, 0.05, "ratio", f"{warm:.3f}s vs {cold:.2f}s", ok=warm / cold <= 0.05 and right),
-        "check_cold_peak_mib": _figure(peak, 1024.0, "MiB", "python -m ybt check --no-cache, ru_maxrss of the child"),
+        "check_cold_vs_yaml_parse": report.figure(cold / parse_s, 2.0, "ratio", f"check {cold:.2f}s vs parse {parse_s:.2f}s (cache written)"),
+        "check_warm_one_report_s": report.figure(warm, 0.3, "s", detail + f"; whole CLI with unchanged files {cli_s:.2f}s", ok=warm <= 0.3 and right),
+        "check_warm_vs_cold": report.figure(warm / cold, 0.05, "ratio", f"{warm:.3f}s vs {cold:.2f}s", ok=warm / cold <= 0.05 and right),
+        "check_cold_peak_mib": report.figure(peak, 1024.0, "MiB", "python -m ybt check --no-cache, ru_maxrss of the child"),
     }
 
 
@@ -174,9 +170,11 @@ def dupes_figures(tmp: Path, full: float, large: Project, parse_s: float) -> dic
     n = sum(1 for f in large.fields.values() if f.status not in ("superseded", "retired"))
     share = result.compared_pairs / (n * (n - 1) / 2)
     return {
-        "dupes_scaling_exponent": _figure(exponent, 1.3, "exponent", f"{len(small.fields)} fields {t_small:.2f}s → {len(large.fields)} fields {t_large:.2f}s"),
-        "dupes_vs_yaml_parse": _figure(t_large / parse_s, 1.0, "ratio", f"dupes {t_large:.2f}s vs parse {parse_s:.2f}s; {len(large.fields)} fields"),
-        "dupes_pairs_compared": _figure(share, 0.01, "ratio", f"{result.compared_pairs:,} of {n * (n - 1) // 2:,} pairs"),
+        "dupes_scaling_exponent": report.figure(
+            exponent, 1.3, "exponent", f"{len(small.fields)} fields {t_small:.2f}s → {len(large.fields)} fields {t_large:.2f}s"
+        ),
+        "dupes_vs_yaml_parse": report.figure(t_large / parse_s, 1.0, "ratio", f"dupes {t_large:.2f}s vs parse {parse_s:.2f}s; {len(large.fields)} fields"),
+        "dupes_pairs_compared": report.figure(share, 0.01, "ratio", f"{result.compared_pairs:,} of {n * (n - 1) // 2:,} pairs"),
     }
 
 

@@ -48,6 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import report
 import yaml
 
 HERE = Path(__file__).resolve().parent
@@ -166,36 +167,27 @@ def figures(project_root: Path, parse_seconds: float, tmp: Path, parse: Callable
     objects = len(json.loads((tmp / "sql-postgres" / "sql_manifest.json").read_text(encoding="utf-8"))["order"])
     per_dialect = ", ".join(f"{d} {runs[d]['seconds']:.1f}s ({runs[d]['cpu']:.1f}s CPU) {statements[d]:,} statements" for d in DIALECTS)
     out: dict[str, dict[str, object]] = {}
-    out["sql_compile_vs_yaml_parse"] = {
-        "value": round(ratio, 3),
-        "target": RATIO_TARGET,
-        "unit": "ratio",
-        "ok": ratio <= RATIO_TARGET,
-        "detail": f"postgres compile {pg['seconds']:.2f}s vs parse {parse_seconds:.2f}s; {objects:,} objects; {per_dialect}",
-    }
+    out["sql_compile_vs_yaml_parse"] = report.figure(
+        ratio, RATIO_TARGET, "ratio", f"postgres compile {pg['seconds']:.2f}s vs parse {parse_seconds:.2f}s; {objects:,} objects; {per_dialect}", digits=3
+    )
     worst = max(DIALECTS, key=lambda d: runs[d]["peak_bytes"])
     peak = runs[worst]["peak_bytes"] / 2**20
-    out["sql_compile_peak_mib"] = {
-        "value": round(peak, 1),
-        "target": PEAK_TARGET_MIB,
-        "unit": "MiB",
-        "ok": peak <= PEAK_TARGET_MIB,
-        "detail": f"{worst}; " + ", ".join(f"{d} {runs[d]['peak_bytes'] / 2**20:.0f} MiB" for d in DIALECTS),
-    }
+    out["sql_compile_peak_mib"] = report.figure(
+        peak, PEAK_TARGET_MIB, "MiB", f"{worst}; " + ", ".join(f"{d} {runs[d]['peak_bytes'] / 2**20:.0f} MiB" for d in DIALECTS), digits=1
+    )
     loads = [("sqlite", load_sqlite), ("duckdb", load_duckdb)]
     if os.environ.get("YBT_BENCH_DUCKDB") == "0":  # DuckDB takes minutes to create a province's tables
         loads = loads[:1]
     for name, load in loads:
         got = load(tmp / f"sql-{name}")
-        out[f"sql_loads_into_{name}"] = {
-            "value": float(got["problems"]),
-            "target": 0.0,
-            "unit": "problems",
-            "ok": got["problems"] == 0,
-            "detail": f"all.sql ({got['statements']:,} statements) into in-memory {name} in {got['seconds']:.2f}s: "
+        out[f"sql_loads_into_{name}"] = report.figure(
+            float(got["problems"]),
+            0.0,
+            "problems",
+            f"all.sql ({got['statements']:,} statements) into in-memory {name} in {got['seconds']:.2f}s: "
             f"{got['objects']:,} tables and views, {got['org_units']:,} org units, every view answers"
             + (f"; {'; '.join(got['first'])}" if got["first"] else ""),
-        }
+        )
     return out
 
 
@@ -222,8 +214,6 @@ def main() -> None:
         root = Path(tmp) / "province"
         print(generate(root, args.scale), file=sys.stderr)
         figs = figures(root, parse_all(root), Path(tmp))
-    import report
-
     report.finish(figs, args.json)
 
 
