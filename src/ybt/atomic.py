@@ -3,12 +3,19 @@
 Each file is written to a temporary file in the same directory, flushed to disk and renamed over the
 target (``os.replace`` is atomic on POSIX and Windows). A set of files is staged completely before
 the first one is moved into place, so a failure while rendering leaves every target untouched.
+
+A large tree (a province's SQL is a file per table and view, thousands of them) is flushed with one
+``syncfs`` of the staging directory's file system on Linux instead of an ``fsync`` per file: the same
+guarantee (every staged byte is on disk before the first rename) for one journal commit instead of
+thousands. Elsewhere, or if ``syncfs`` is not there, each file is fsynced.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +40,33 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+# Below this many files, an fsync each costs less than flushing the whole file system.
+SYNCFS_FROM = 32
+
+
+def _syncfs(directory: Path) -> bool:
+    """Flush the file system that holds ``directory`` (Linux ``syncfs(2)``); False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        return bool(syncfs(fd) == 0)
+    finally:
+        os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
     """Write several files below ``out_dir``: all are staged first, then each is renamed into place."""
     out_dir = Path(out_dir)
@@ -53,11 +87,15 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
                 made.add(tmp.parent)
             with open(tmp, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             staged.append((tmp, target))
+        if len(staged) < SYNCFS_FROM or not _syncfs(stage):
+            for tmp, _ in staged:
+                _fsync(tmp)
+        made.clear()
         for tmp, target in staged:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             os.replace(tmp, target)
             written.append(target)
     finally:
