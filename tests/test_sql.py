@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlglot
 
+from conftest import EXAMPLES
 from sqldata import insert_rows, load, resident_id, rows_for
 from ybt import emit
 from ybt.emit.manifest import build_manifest
@@ -413,3 +414,19 @@ def test_compile_target_sql_writes_the_files(cli: Cli, make_project: Callable[..
     assert r.exit_code == 0, r.output
     assert (tmp_path / "sql" / "tables" / "ledger_shared_roll.sql").exists()
     assert json.loads((tmp_path / "sql" / "sql_manifest.json").read_text())["dialect"] == "sqlite"
+
+
+def test_compile_summarises_many_written_files_and_json_lists_them_all(cli: Cli, tmp_path: Path) -> None:
+    """Hundreds of SQL files are one line per folder on the terminal; --format json names every file."""
+    out = tmp_path / "sql"
+    r = cli("compile", EXAMPLES / "qingxi", "--target", "sql", "--out", out)
+    assert r.exit_code == 0, r.output
+    arrows = [line[2:] for line in r.output.splitlines() if line.startswith("→ ")]
+    on_disk = sorted(p for p in out.rglob("*") if p.is_file())
+    assert len(on_disk) > 100
+    top = sorted(p.name for p in out.iterdir() if p.is_file())
+    folders = {d.name: sum(1 for _ in d.iterdir()) for d in out.iterdir() if d.is_dir()}
+    assert arrows == [f"{out}/{name}" for name in top] + [f"{out}/{name}/ ({n:,} files)" for name, n in sorted(folders.items())]
+    r = cli("compile", EXAMPLES / "qingxi", "--target", "sql", "--out", tmp_path / "again", "--format", "json")
+    listed = json.loads(r.stdout)["written"]
+    assert sorted(listed) == sorted(str(p).replace(str(out), str(tmp_path / "again")) for p in on_disk)

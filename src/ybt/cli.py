@@ -142,6 +142,29 @@ TodayOpt = Annotated[str | None, typer.Option("--today", help="按此日期判�
 MinScoreOpt = Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="字段归为同一数据元的最低分 / lowest score that joins two fields")]
 
 
+# More files than this are summarised by folder on the terminal (a province's SQL is thousands of files);
+# --format json still lists every one.
+LIST_WRITTEN_UP_TO = 20
+
+
+def _written_lines(out_dir: Path, written: list[str]) -> list[str]:
+    """What ``compile`` prints for the files it wrote: each path, or for many, each top-level file and
+    a count per folder (``target/sql/tables/ (644 files)``)."""
+    if len(written) <= LIST_WRITTEN_UP_TO:
+        return written
+    base = display_path(out_dir).rstrip("/")
+    files: list[str] = []
+    folders: dict[str, int] = {}
+    for path in written:
+        rel = path[len(base) + 1 :] if path.startswith(base + "/") else path
+        head, sep, _ = rel.partition("/")
+        if sep:
+            folders[head] = folders.get(head, 0) + 1
+        else:
+            files.append(path)
+    return files + [f"{base}/{name}/ ({n:,} files)" for name, n in sorted(folders.items())]
+
+
 @app.command("compile")
 def compile_cmd(
     project: ProjectArg,
@@ -188,8 +211,8 @@ def compile_cmd(
             err.print(f"已编译 {name}：{zh}" if _lang() != "en" else f"compiled {name}: {en}", markup=False)
             if _lang() == "both":
                 err.print(f"compiled: {en}", markup=False)
-            for path in written:
-                err.print(f"→ {path}", markup=False)
+            for line in _written_lines(out_dir, written):
+                err.print(f"→ {line}", markup=False)
         else:
             err.print(
                 "规格有错误，未写出任何文件 / the specs have errors: nothing was written"
