@@ -281,11 +281,11 @@ def test_parsing_in_two_processes_gives_what_one_process_gives(tmp_path: Path, m
         return pid
 
     monkeypatch.setattr(load.os, "fork", counting_fork)
-    monkeypatch.setattr(load, "_jobs", lambda: 2)
+    monkeypatch.setattr(load.fork, "jobs", lambda: 2)
     two, two_diags = _loaded(tmp_path)
     assert len(forks) == 1
     monkeypatch.setenv("YBT_JOBS", "1")
-    monkeypatch.setattr(load, "_jobs", lambda: 1)
+    monkeypatch.setattr(load.fork, "jobs", lambda: 1)
     one, one_diags = _loaded(tmp_path)
     assert len(forks) == 1
     assert two == one
@@ -299,12 +299,12 @@ def test_a_failing_second_process_leaves_the_parse_to_the_first(tmp_path: Path, 
     import ybt.load as load
 
     _many_files(tmp_path)
-    monkeypatch.setattr(load, "_jobs", lambda: 1)
+    monkeypatch.setattr(load.fork, "jobs", lambda: 1)
     expected = _loaded(tmp_path)
 
     def broken(files: list[object]) -> list[object]:
         raise ValueError("unmarshallable")  # what the child meets with a value marshal cannot carry
 
-    monkeypatch.setattr(load, "_jobs", lambda: 2)
+    monkeypatch.setattr(load.fork, "jobs", lambda: 2)
     monkeypatch.setattr(load, "_files_out", broken)
     assert _loaded(tmp_path) == expected

@@ -18,9 +18,7 @@ import fnmatch
 import hashlib
 import marshal
 import os
-import signal
 import stat
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +28,10 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ybt import gcpause
+from ybt import fork, gcpause
 from ybt import registry as codes
 from ybt._resources import library_dir, library_names
-from ybt.diagnostics import DiagnosticReader, Diagnostics, DiagnosticWriter, Location, Related, Text
+from ybt.diagnostics import Diagnostic, DiagnosticReader, Diagnostics, DiagnosticWriter, Location, Related, Text
 from ybt.progress import progress
 
 PathKey = tuple[str | int, ...]
@@ -151,7 +149,7 @@ def display_path(path: Path) -> str:
         return path.resolve().as_posix()
 
 
-class _DisplayPaths:
+class DisplayPaths:
     """``display_path`` for many files, resolving each directory once instead of every file's path.
 
     A file that is not a symbolic link resolves to its resolved directory plus its name, which gives the
@@ -696,7 +694,7 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.
 
 
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
-    shown = _DisplayPaths()
+    shown = DisplayPaths()
     config_path = root / config_name
     config_file = _read_file(config_path, config_name, shown(config_path), diags, limits)
     config = config_file.documents[0] if config_file and config_file.documents else None
@@ -720,65 +718,34 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
 PARALLEL_MIN_FILES = 200
 
 
-def _jobs() -> int:
-    """Processes to parse with: 2 where the machine has two CPUs for us and ``fork`` is safe (Linux),
-    else 1; ``YBT_JOBS=1`` keeps everything in one process."""
-    if os.environ.get("YBT_JOBS", "").strip() == "1" or sys.platform != "linux":
-        return 1
-    return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
-
-
 def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: Limits, advance: Callable[[int], None]) -> list[SourceFile | None]:
     """Read and parse the files, in order; their problems go to ``diags`` in file order.
 
     A province has thousands of spec files and parsing them is most of a cold check. With two CPUs
-    the second half is parsed in a forked child, which sends back its files and problems marshalled
-    through a pipe while this process parses the first half. Anything wrong with the child (it died,
-    a value marshal cannot carry) and this process parses that half itself: the result is the same.
+    the second half is parsed in a forked child (:func:`ybt.fork.in_two`), which sends back its files
+    and problems marshalled while this process parses the first half. Anything wrong with the child
+    (it died, a value marshal cannot carry) and this process parses that half itself: the result is the same.
     """
-    if len(found) < PARALLEL_MIN_FILES or _jobs() < 2:
+    if len(found) < PARALLEL_MIN_FILES or fork.jobs() < 2:
         return [_read_one(item, diags, limits, advance) for item in found]
     half = len(found) // 2
     first, second = found[:half], found[half:]
-    rfd, wfd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:  # no process to spare: one does it all
-        os.close(rfd)
-        os.close(wfd)
-        return [_read_one(item, diags, limits, advance) for item in found]
-    if pid == 0:  # the child: parse the second half, send it, leave without running any cleanup
-        code = 1
-        try:
-            os.close(rfd)
-            own = Diagnostics()
-            parsed = _files_out([_read_one(item, own, limits, None) for item in second])
-            write = DiagnosticWriter()  # one writer, so texts that repeat are sent once
-            payload = marshal.dumps((parsed, [write(d) for d in own.items]))
-            with os.fdopen(wfd, "wb") as out:
-                out.write(payload)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    try:
-        mine = [_read_one(item, diags, limits, advance) for item in first]
-    except BaseException:  # interrupted or failed here: the child is not waited for
-        os.close(rfd)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    with os.fdopen(rfd, "rb") as pipe:
-        payload = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    try:
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise ValueError("the parsing child failed")
+
+    def there() -> bytes:
+        own = Diagnostics()
+        parsed = _files_out([_read_one(item, own, limits, None) for item in second])
+        write = DiagnosticWriter()  # one writer, so texts that repeat are sent once
+        return marshal.dumps((parsed, [write(d) for d in own.items]))
+
+    def received(payload: bytes) -> tuple[list[SourceFile | None], list[Diagnostic]]:
         files_data, diag_data = marshal.loads(payload)
-        theirs = _files_in(files_data, second)
-        their_diags = DiagnosticReader()(diag_data)
-    except (ValueError, EOFError, TypeError):
-        return [*mine, *(_read_one(item, diags, limits, advance) for item in second)]
+        return _files_in(files_data, second), DiagnosticReader()(diag_data)
+
+    def instead() -> tuple[list[SourceFile | None], list[Diagnostic]]:
+        own = Diagnostics()
+        return [_read_one(item, own, limits, None) for item in second], own.items
+
+    mine, (theirs, their_diags) = fork.in_two(lambda: [_read_one(item, diags, limits, advance) for item in first], there, received, instead)
     diags.items.extend(their_diags)
     advance(len(second))
     return [*mine, *theirs]
