@@ -430,3 +430,39 @@ def test_compile_summarises_many_written_files_and_json_lists_them_all(cli: Cli,
     r = cli("compile", EXAMPLES / "qingxi", "--target", "sql", "--out", tmp_path / "again", "--format", "json")
     listed = json.loads(r.stdout)["written"]
     assert sorted(listed) == sorted(str(p).replace(str(out), str(tmp_path / "again")) for p in on_disk)
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second process is forked, which ybt does on Linux only")
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_views_rendered_in_a_second_process_give_the_same_files(monkeypatch: pytest.MonkeyPatch, dialect: str) -> None:
+    """A large build renders the reports' views in a forked child: the files are byte for byte those of
+    one process, and a child that fails leaves the views to this process with the same result."""
+    from ybt import fork
+
+    project = compile_project(EXAMPLES / "qingxi").project
+    assert project is not None
+    monkeypatch.setattr(fork, "jobs", lambda: 1)
+    one = sql_build._Builder(project, dialect).build()
+    forks: list[int] = []
+    real_fork = fork.os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(fork.os, "fork", counting_fork)
+    monkeypatch.setattr(fork, "jobs", lambda: 2)
+    monkeypatch.setattr(sql_build, "PARALLEL_MIN_REPORTS", 1)
+    two = sql_build._Builder(project, dialect).build()
+    assert len(forks) == 1
+    assert two.files() == one.files() and two.gaps == one.gaps and two.grants == one.grants
+    assert any(o.kind == "view" for o in two.objects)
+
+    def broken(self: object) -> bytes:
+        raise RuntimeError("the child dies")
+
+    monkeypatch.setattr(sql_build._Builder, "_views_there", broken)
+    again = sql_build._Builder(project, dialect).build()
+    assert len(forks) == 2 and again.files() == one.files()

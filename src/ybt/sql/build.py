@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlglot import exp
 
-from ybt import __version__, jsonfmt
+from ybt import __version__, fork, jsonfmt
 from ybt.diagnostics import Location, Text
 from ybt.model import LEVELS, Column, Condition, Field, Ledger, Project, Report
 from ybt.progress import progress
@@ -94,8 +95,9 @@ def alias(e: exp.Expr, name: str) -> exp.Alias:
 Fields = dict[str, tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
-class SqlColumn:
+# The build's small records are named tuples: a province has tens of thousands of them, and the
+# forked child that renders the views sends them back pickled, which rebuilds a tuple in C.
+class SqlColumn(NamedTuple):
     name: str
     type: str
     not_null: bool = False
@@ -153,16 +155,14 @@ class SqlObject:
         return hashlib.sha256("\n".join(self.statements).encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(NamedTuple):
     department: str
     role: str
     object: str
     access: str  # unmasked | masked | partial | aggregate | reference
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+class Gap(NamedTuple):
     """Something the SQL cannot express exactly; listed in sql_manifest.json and docs."""
 
     object: str
@@ -965,11 +965,45 @@ class _Builder:
         self.org_units()
         self.codelists()
         self.ledgers()
-        self.report_tables()
-        self.report_views()
+        if self.render.fast and len(self.p.reports) >= PARALLEL_MIN_REPORTS and fork.jobs() >= 2:
+            # The reports' views do not depend on their tables: a forked child renders the views while
+            # this process renders the tables, then they are put in the order one process gives.
+            _, views = fork.in_two(self.report_tables, self._views_there, pickle.loads, lambda: self._appended(self._quiet_views))
+            self.out.objects += views[0]
+            self.out.grants += views[1]
+            self.out.gaps += views[2]
+            self.advance(len(self.p.reports))
+        else:
+            self.report_tables()
+            self.report_views()
         self.finish()
         return self.out
 
+    def _appended(self, part: Callable[[], None]) -> tuple[list[SqlObject], list[Grant], list[Gap]]:
+        """Run ``part`` and take back out of the build the objects, grants and gaps it added."""
+        out = self.out
+        marks = len(out.objects), len(out.grants), len(out.gaps)
+        part()
+        added = out.objects[marks[0] :], out.grants[marks[1] :], out.gaps[marks[2] :]
+        del out.objects[marks[0] :], out.grants[marks[1] :], out.gaps[marks[2] :]
+        return added
+
+    def _quiet_views(self) -> None:
+        """The reports' views without moving the progress bar (the caller counts them; in the forked
+        child the terminal is the parent's)."""
+        advance, self.advance = self.advance, lambda n: None
+        try:
+            self.report_views()
+        finally:
+            self.advance = advance
+
+    def _views_there(self) -> bytes:
+        """In the forked child: the reports' views, pickled."""
+        return pickle.dumps(self._appended(self._quiet_views), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+#: Below this many reports a second process costs more than it saves.
+PARALLEL_MIN_REPORTS = 200
 
 _CACHE: dict[tuple[str, str, str], SqlBuild] = {}
 _CACHE_SIZE = 8
