@@ -7,10 +7,13 @@ produces a traceback: set ``YBT_DEBUG=1`` to see one for an internal error.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import json
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterable
 from datetime import date
@@ -24,7 +27,7 @@ import yaml
 from ybt import __version__, atomic, registry, schemas
 from ybt.analyze.dupes import DEFAULT_MIN_SCORE, find_duplicates
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
-from ybt.load import display_path
+from ybt.load import DisplayPaths, display_path
 from ybt.model import Project, SpecObject
 from ybt.pipeline import CompileResult, compile_project
 from ybt.render import console, diagnostics_json, render_burden, render_dupes, render_text, summary
@@ -200,7 +203,8 @@ def compile_cmd(
     written: list[str] = []
     if result.ok and result.project is not None:
         files = generator.generate(result.project, {"dialect": dialect, "lang": _lang()})
-        written = [display_path(p) for p in atomic.write_tree(out_dir, files)]
+        shown = DisplayPaths()  # thousands of files in a few folders: each folder is resolved once
+        written = [shown(p) for p in atomic.write_tree(out_dir, files)]
     counts = _project_summary(result)
     _report(result, fmt, {"written": written, "objects": counts})
     if fmt is Format.text:
@@ -577,6 +581,31 @@ _register_plugins()
 
 def main() -> None:
     """Entry point: run the app; turn any unexpected exception into exit 2 without a traceback."""
+    try:
+        _run()
+    except SystemExit as exc:
+        _leave(exc.code)
+        raise
+    _leave(0)
+
+
+def _leave(code: object) -> None:
+    """End the process now, without freeing a province's objects one by one (half a second after
+    ``compile --target sql``): the exit handlers run and the output is flushed as on a normal exit.
+    Left to the interpreter when another thread still runs or the exit code is not a number."""
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if code is None:
+        code = EXIT_OK
+    if not isinstance(code, int) or run_exit_handlers is None or threading.active_count() > 1:
+        return
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``ybt … | head``): nothing more can be said
+            stream.flush()
+    os._exit(code)
+
+
+def _run() -> None:
     _state["process"] = "ybt"
     try:
         app()
