@@ -155,3 +155,27 @@ def test_entry_point_exit_codes(tmp_path: Path) -> None:
     assert run_ybt("--version").returncode == 0
     assert run_ybt("schema", "nope").returncode == 2
     assert run_ybt("validate", EXAMPLES / "minimal").returncode == 0
+
+
+def test_the_fast_exit_keeps_exit_codes_output_and_exit_handlers(tmp_path: Path) -> None:
+    """main() ends the process without tearing the heap down: every byte written still arrives, the
+    exit code is the command's and exit handlers (tempfile clean-up and the like) still run."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
+        "from ybt.cli import main\n"
+        "sys.argv = ['ybt', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "COLUMNS": "200"}
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+
+    r = run("check", EXAMPLES / "qingxi", "--format", "json", "--no-cache")
+    assert r.returncode == 1 and "exit handler ran" in r.stderr
+    assert len(json.loads(r.stdout)["findings"]) > 50  # the whole document, flushed
+    r = run("validate", EXAMPLES / "minimal")
+    assert r.returncode == 0 and "exit handler ran" in r.stderr
+    r = run("schema", "nope")
+    assert r.returncode == 2 and "exit handler ran" in r.stderr
