@@ -454,7 +454,7 @@ def test_views_rendered_in_a_second_process_give_the_same_files(monkeypatch: pyt
 
     monkeypatch.setattr(fork.os, "fork", counting_fork)
     monkeypatch.setattr(fork, "jobs", lambda: 2)
-    monkeypatch.setattr(sql_build, "PARALLEL_MIN_REPORTS", 1)
+    monkeypatch.setattr(fork, "MIN_ITEMS", 1)
     two = sql_build._Builder(project, dialect).build()
     assert len(forks) == 1
     assert two.files() == one.files() and two.gaps == one.gaps and two.grants == one.grants

@@ -22,6 +22,10 @@ Here = TypeVar("Here")
 There = TypeVar("There")
 
 
+#: Below this many files or reports a second process costs more than it saves.
+MIN_ITEMS = 200
+
+
 def jobs() -> int:
     """Processes a job may use: 2 on Linux with two CPUs for us, else 1; ``YBT_JOBS=1`` means 1."""
     if os.environ.get("YBT_JOBS", "").strip() == "1" or sys.platform != "linux":
@@ -29,45 +33,69 @@ def jobs() -> int:
     return 2 if len(os.sched_getaffinity(0)) >= 2 else 1
 
 
-def in_two(here: Callable[[], Here], there: Callable[[], bytes], received: Callable[[bytes], There], instead: Callable[[], There]) -> tuple[Here, There]:
-    """``(here(), received(there()))`` with ``there`` run in a forked child while this process runs ``here``.
+class Child:
+    """A part of a job running in a forked child since construction; :meth:`result` collects it.
 
-    ``there`` must not depend on what ``here`` does (the child is a copy of this process as it was
-    before ``here`` started) and must not write to the terminal. When the child fails in any way, or
-    ``received`` cannot read what it sent, ``instead()`` (which computes what ``received`` would have
-    given) runs here after ``here``. An exception in ``here`` kills the child and is raised.
+    ``there`` must not depend on anything this process does after the fork (the child is a copy of
+    this process as it was then) and must not write to the terminal. Collect the result or
+    :meth:`cancel` the child: one or the other, once.
     """
-    rfd, wfd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:  # no process to spare: one does it all
-        os.close(rfd)
-        os.close(wfd)
-        return here(), instead()
-    if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
-        code = 1
+
+    def __init__(self, there: Callable[[], bytes]) -> None:
+        self.pid = 0
+        self.fd = -1
+        rfd, wfd = os.pipe()
         try:
+            pid = os.fork()
+        except OSError:  # no process to spare: result() will compute it here
             os.close(rfd)
-            payload = there()
-            with os.fdopen(wfd, "wb") as out:
-                out.write(payload)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
+            os.close(wfd)
+            return
+        if pid == 0:  # the child: compute, send, leave without running any of the parent's cleanup
+            code = 1
+            try:
+                os.close(rfd)
+                payload = there()
+                with os.fdopen(wfd, "wb") as out:
+                    out.write(payload)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        self.pid, self.fd = pid, rfd
+
+    def result(self, received: Callable[[bytes], There], instead: Callable[[], There]) -> There:
+        """``received(what the child sent)``; or, when the child could not start, failed, or sent
+        something ``received`` cannot read, ``instead()`` computed here (the same value, later)."""
+        if not self.pid:
+            return instead()
+        with os.fdopen(self.fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if os.waitstatus_to_exitcode(status) != 0:
+            return instead()
+        try:
+            return received(payload)
+        except Exception:  # noqa: BLE001 - whatever the child sent that cannot be read back, this process does its part
+            return instead()
+
+    def cancel(self) -> None:
+        """Stop the child (its result is not wanted) and reap it."""
+        if self.pid:
+            os.close(self.fd)
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def in_two(here: Callable[[], Here], there: Callable[[], bytes], received: Callable[[bytes], There], instead: Callable[[], There]) -> tuple[Here, There]:
+    """``(here(), received(there()))`` with ``there`` run in a forked child while this process runs
+    ``here`` (see :class:`Child`). An exception in ``here`` stops the child and is raised."""
+    child = Child(there)
     try:
         mine = here()
     except BaseException:  # interrupted or failed here: the child is not waited for
-        os.close(rfd)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        child.cancel()
         raise
-    with os.fdopen(rfd, "rb") as pipe:
-        payload = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return mine, instead()
-    try:
-        return mine, received(payload)
-    except Exception:  # noqa: BLE001 - whatever the child sent that cannot be read back, this process does its part
-        return mine, instead()
+    return mine, child.result(received, instead)

@@ -714,10 +714,6 @@ def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: 
     return SourceSet(name, root, is_library, config_file, tuple(sf for sf in read if sf is not None))
 
 
-#: Below this many files a second process costs more than it saves.
-PARALLEL_MIN_FILES = 200
-
-
 def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: Limits, advance: Callable[[int], None]) -> list[SourceFile | None]:
     """Read and parse the files, in order; their problems go to ``diags`` in file order.
 
@@ -726,7 +722,7 @@ def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: 
     and problems marshalled while this process parses the first half. Anything wrong with the child
     (it died, a value marshal cannot carry) and this process parses that half itself: the result is the same.
     """
-    if len(found) < PARALLEL_MIN_FILES or fork.jobs() < 2:
+    if len(found) < fork.MIN_ITEMS or fork.jobs() < 2:
         return [_read_one(item, diags, limits, advance) for item in found]
     half = len(found) // 2
     first, second = found[:half], found[half:]

@@ -965,7 +965,7 @@ class _Builder:
         self.org_units()
         self.codelists()
         self.ledgers()
-        if self.render.fast and len(self.p.reports) >= PARALLEL_MIN_REPORTS and fork.jobs() >= 2:
+        if self.render.fast and len(self.p.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
             # The reports' views do not depend on their tables: a forked child renders the views while
             # this process renders the tables, then they are put in the order one process gives.
             _, views = fork.in_two(self.report_tables, self._views_there, pickle.loads, lambda: self._appended(self._quiet_views))
@@ -1001,9 +1001,6 @@ class _Builder:
         """In the forked child: the reports' views, pickled."""
         return pickle.dumps(self._appended(self._quiet_views), protocol=pickle.HIGHEST_PROTOCOL)
 
-
-#: Below this many reports a second process costs more than it saves.
-PARALLEL_MIN_REPORTS = 200
 
 _CACHE: dict[tuple[str, str, str], SqlBuild] = {}
 _CACHE_SIZE = 8
