@@ -381,3 +381,52 @@ def test_select_takes_comma_separated_codes_and_the_baseline_counts_only_selecte
     assert {f["code"] for f in run_check(cli, root, "--select", "YBT109,YBT301", "--baseline", str(tmp_path / "none.json"))[1]} == {"YBT109", "YBT301"}
     r = cli("check", root, "--today", TODAY, "--select", "YBT109")
     assert r.exit_code == 0 and "fixed" not in r.stderr
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second process is forked, which ybt does on Linux only")
+def test_duplicate_analysis_in_a_second_process_gives_the_same_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a large project the duplicate analysis runs in a forked child while the per-report rules run:
+    the same findings as one process; a failing child leaves it to this process; a child no selected
+    rule asks for is stopped and reaped."""
+    import os
+    from datetime import date
+
+    from ybt import fork
+    from ybt.check import rules
+    from ybt.check.engine import CheckOptions, check_all
+    from ybt.pipeline import compile_project
+
+    project = compile_project(EXAMPLES / "qingxi").project
+    assert project is not None
+
+    def findings(*select: str) -> list[tuple[str, str, str]]:
+        done = check_all(project, CheckOptions(today=date(2026, 11, 23), select=select))
+        return [(d.code, str(d.location), d.message.en) for d in done.result.findings]
+
+    monkeypatch.setattr(fork, "jobs", lambda: 1)
+    one = findings()
+    assert {"YBT106", "YBT202"} <= {code for code, _, _ in one}  # the example has duplicates to find
+    children: list[fork.Child] = []
+    real_init = fork.Child.__init__
+
+    def recording_init(self: fork.Child, there: Callable[[], bytes]) -> None:
+        real_init(self, there)
+        children.append(self)
+
+    monkeypatch.setattr(fork.Child, "__init__", recording_init)
+    monkeypatch.setattr(fork, "jobs", lambda: 2)
+    monkeypatch.setattr(fork, "MIN_ITEMS", 1)
+    assert findings() == one
+    assert len(children) == 1 and children[0].pid == 0  # its result was collected
+    assert findings("YBT101") == [f for f in one if f[0] == "YBT101"]
+    assert len(children) == 2 and children[1].pid == 0  # not wanted: stopped and reaped
+    parent, real_find = os.getpid(), rules.find_duplicates
+
+    def dies_in_the_child(p: Any) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("the child dies")
+        return real_find(p)
+
+    monkeypatch.setattr(rules, "find_duplicates", dies_in_the_child)
+    assert findings() == one
+    assert len(children) == 3

@@ -277,7 +277,11 @@ class FullCheck:
 def check_all(project: Project, options: CheckOptions, lang: str = "both") -> FullCheck:
     """Run every selected rule on the whole project (no cache)."""
     ctx = Context(project, options.today)
-    run = run_rules(ctx, options, lang=lang)
+    ctx.start_dupes()
+    try:
+        run = run_rules(ctx, options, lang=lang)
+    finally:
+        ctx.close()
     suppressions = {path: file_suppressions(path) for path in project_files(project)}
     starts = document_starts(project)
     return FullCheck(ctx, run, suppressions, starts, finish(project, run.all(), options, suppressions, starts))

@@ -9,6 +9,7 @@ rules about filling burden.
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from ybt import fork
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
 from ybt.analyze.labels import concept, synonym_table
 from ybt.check.facts import CatalogFacts, ReportFacts, catalog_facts, is_live, report_facts
@@ -54,11 +56,31 @@ class Context:
     _catalog: CatalogFacts | None = field(default=None, repr=False)
     _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
+    _dupes_child: fork.Child | None = field(default=None, repr=False)
+
     @property
     def dupes(self) -> DupesResult:
         if self._dupes is None:
-            self._dupes = find_duplicates(self.project)
+            child, self._dupes_child = self._dupes_child, None
+            if child is None:
+                self._dupes = find_duplicates(self.project)
+            else:
+                self._dupes = child.result(pickle.loads, lambda: find_duplicates(self.project))
         return self._dupes
+
+    def start_dupes(self) -> None:
+        """Start the duplicate analysis (the costliest input of the rules) in a forked child, where the
+        project is large and two CPUs are ours, while this process runs the per-report rules; the
+        first rule that asks for :attr:`dupes` collects it. Call :meth:`close` when the rules are done."""
+        if self._dupes is None and self._dupes_child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
+            project = self.project
+            self._dupes_child = fork.Child(lambda: pickle.dumps(find_duplicates(project), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def close(self) -> None:
+        """Stop a duplicate analysis started by :meth:`start_dupes` that no rule asked for."""
+        child, self._dupes_child = self._dupes_child, None
+        if child is not None:
+            child.cancel()
 
     @property
     def reports(self) -> Mapping[str, ReportFacts]:
