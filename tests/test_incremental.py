@@ -270,3 +270,49 @@ def test_no_home_directory_checks_without_a_cache(tmp_path: Path, monkeypatch: p
     out = _run(root)
     assert out.result is not None and out.stats.mode == "full"
     _same_as_full(root, out)
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second process is forked, which ybt does on Linux only")
+def test_a_cache_built_beside_the_duplicate_analysis_is_the_one_built_in_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large project computes most of its cache in the duplicate analysis's forked child: the cache
+    holds what the one-process cache holds, also when that child dies, and serves warm runs."""
+    import marshal
+    import os
+
+    from ybt import fork
+    from ybt.check import rules
+
+    monkeypatch.setenv("YBT_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "qingxi"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
+
+    def cached() -> dict[str, object]:
+        """The cache file's content, its marshalled parts read too (marshal's bytes differ with reference counts)."""
+        raw = cache_path(root).read_bytes()
+        data = marshal.loads(raw[raw.index(b"\n") + 1 :])
+        return {k: marshal.loads(v) if k in ("objects", "documents", "signatures", "usage_sensitive", "usage", "starts", "org") else v for k, v in data.items()}
+
+    monkeypatch.setattr(fork, "jobs", lambda: 1)
+    assert _run(root).stats.mode == "full"
+    one = cached()
+    monkeypatch.setattr(fork, "jobs", lambda: 2)
+    monkeypatch.setattr(fork, "MIN_ITEMS", 1)
+    cache_path(root).unlink()
+    assert _run(root).stats.mode == "full"
+    assert cached() == one
+    parent, real_find = os.getpid(), rules.find_duplicates
+
+    def dies_in_the_child(p: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real_find(p)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rules, "find_duplicates", dies_in_the_child)
+    cache_path(root).unlink()
+    assert _run(root).stats.mode == "full"
+    assert cached() == one
+    path = root / REPORT
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: 修订后的", 1), encoding="utf-8")
+    fast = _run(root)
+    assert fast.stats.mode == "reports"
+    _same_as_full(root, fast)

@@ -12,11 +12,12 @@ be read back, this process does that part itself afterwards, and the answer is t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, TypeVar
 
 Here = TypeVar("Here")
 There = TypeVar("There")
@@ -34,20 +35,23 @@ def jobs() -> int:
 
 
 class Child:
-    """A part of a job running in a forked child since construction; :meth:`result` collects it.
+    """A part of a job running in a forked child since construction, sending its results back one
+    message at a time; :meth:`receive` collects the next one.
 
-    ``there`` must not depend on anything this process does after the fork (the child is a copy of
-    this process as it was then) and must not write to the terminal. Collect the result or
-    :meth:`cancel` the child: one or the other, once.
+    ``there`` yields the messages (bytes); each is sent as soon as it is made, so this process can go on
+    with the first while the child computes the next. ``there`` must not depend on anything this
+    process does after the fork (the child is a copy of this process as it was then) and must not
+    write to the terminal. When every message wanted was received, or none is wanted any more,
+    :meth:`cancel` stops the child and reaps it.
     """
 
-    def __init__(self, there: Callable[[], bytes]) -> None:
+    def __init__(self, there: Callable[[], Iterable[bytes]]) -> None:
         self.pid = 0
-        self.fd = -1
+        self.pipe: BinaryIO | None = None
         rfd, wfd = os.pipe()
         try:
             pid = os.fork()
-        except OSError:  # no process to spare: result() will compute it here
+        except OSError:  # no process to spare: receive() will compute each part here
             os.close(rfd)
             os.close(wfd)
             return
@@ -55,25 +59,27 @@ class Child:
             code = 1
             try:
                 os.close(rfd)
-                payload = there()
                 with os.fdopen(wfd, "wb") as out:
-                    out.write(payload)
+                    for message in there():
+                        out.write(len(message).to_bytes(8, "little"))
+                        out.write(message)
+                        out.flush()
                 code = 0
             finally:
                 os._exit(code)
         os.close(wfd)
-        self.pid, self.fd = pid, rfd
+        self.pid, self.pipe = pid, os.fdopen(rfd, "rb")
 
-    def result(self, received: Callable[[bytes], There], instead: Callable[[], There]) -> There:
-        """``received(what the child sent)``; or, when the child could not start, failed, or sent
-        something ``received`` cannot read, ``instead()`` computed here (the same value, later)."""
-        if not self.pid:
+    def receive(self, received: Callable[[bytes], There], instead: Callable[[], There]) -> There:
+        """``received(the child's next message)``; or, when there is none (the child could not start,
+        died or stopped early) or ``received`` cannot read it, ``instead()`` computed here (the same
+        value, later)."""
+        if self.pipe is None:
             return instead()
-        with os.fdopen(self.fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if os.waitstatus_to_exitcode(status) != 0:
+        head = self.pipe.read(8)
+        payload = self.pipe.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+        if len(head) != 8 or len(payload) != int.from_bytes(head, "little"):
+            self.cancel()  # it died or ended early: nothing more will come
             return instead()
         try:
             return received(payload)
@@ -81,10 +87,12 @@ class Child:
             return instead()
 
     def cancel(self) -> None:
-        """Stop the child (its result is not wanted) and reap it."""
-        if self.pid:
-            os.close(self.fd)
-            os.kill(self.pid, signal.SIGKILL)
+        """Stop the child (what it has not sent is not wanted) and reap it."""
+        if self.pipe is not None:
+            self.pipe.close()
+            self.pipe = None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = 0
 
@@ -92,10 +100,13 @@ class Child:
 def in_two(here: Callable[[], Here], there: Callable[[], bytes], received: Callable[[bytes], There], instead: Callable[[], There]) -> tuple[Here, There]:
     """``(here(), received(there()))`` with ``there`` run in a forked child while this process runs
     ``here`` (see :class:`Child`). An exception in ``here`` stops the child and is raised."""
-    child = Child(there)
+    child = Child(lambda: (there(),))
     try:
         mine = here()
     except BaseException:  # interrupted or failed here: the child is not waited for
         child.cancel()
         raise
-    return mine, child.result(received, instead)
+    try:
+        return mine, child.receive(received, instead)
+    finally:
+        child.cancel()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ybt import atomic, registry
-from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context, Hit, Part, runs_on
+from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Also, Context, Hit, Part, runs_on
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
@@ -272,19 +272,24 @@ class FullCheck:
     suppressions: dict[str, list[SuppressionFacts]]
     starts: dict[tuple[str, int], str]
     result: CheckResult
+    #: What ``check_all``'s ``also`` gave.
+    also: Any = None
 
 
-def check_all(project: Project, options: CheckOptions, lang: str = "both") -> FullCheck:
-    """Run every selected rule on the whole project (no cache)."""
+def check_all(project: Project, options: CheckOptions, lang: str = "both", also: Also | None = None) -> FullCheck:
+    """Run every selected rule on the whole project (no cache). ``also`` runs beside the duplicate
+    analysis (see :meth:`Context.start_dupes`); its result is :attr:`FullCheck.also`."""
     ctx = Context(project, options.today)
-    ctx.start_dupes()
+    ctx.start_dupes(also)
     try:
         run = run_rules(ctx, options, lang=lang)
+        suppressions = {path: file_suppressions(path) for path in project_files(project)}
+        starts = document_starts(project)
+        result = finish(project, run.all(), options, suppressions, starts)
+        extra = ctx.also() if also is not None else None  # last: the child may still be computing it
     finally:
         ctx.close()
-    suppressions = {path: file_suppressions(path) for path in project_files(project)}
-    starts = document_starts(project)
-    return FullCheck(ctx, run, suppressions, starts, finish(project, run.all(), options, suppressions, starts))
+    return FullCheck(ctx, run, suppressions, starts, result, extra)
 
 
 def check(project: Project, options: CheckOptions, lang: str = "both") -> CheckResult:

@@ -437,8 +437,10 @@ def _prune_docs(root: Path, key: tuple[Any, ...], files: Mapping[str, str]) -> N
         pass
 
 
-def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullCheck) -> None:
-    ctx, run = full.context, full.rules
+def _project_parts(project: Project, dupes: DupesResult, facts: Mapping[str, ReportFacts]) -> dict[str, Any]:
+    """The parts of a full check's cache that depend on the project and its duplicate analysis only, not on
+    the rules' findings; the lazily read ones already marshalled. A large project computes them in the
+    duplicate analysis's forked child while the rules run here (``check_all(..., also=...)``)."""
     files = dict(project.file_checksums)
     library_paths = {}
     for lib in project.libraries.values():
@@ -475,27 +477,46 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
     )
     departments = {k: dataclasses.replace(d, doc=lazy_doc) if d.doc is pdoc else d for k, d in project.departments.items()}
     skeleton = dataclasses.replace(project, doc=lazy_doc, departments=departments, fields={}, codelists={}, entities={}, ledgers={}, reports={}, org_units={})
-    cfg = project.doc.data if isinstance(project.doc.data, dict) else {}
-    dupes = ctx.dupes
+    return {
+        "files": files,
+        "library_paths": library_paths,
+        "include": [v for v in data.get("include") or [] if isinstance(v, str)],
+        "exclude": [v for v in data.get("exclude") or [] if isinstance(v, str)],
+        "objects": _Lazy.of({k: tuple(v) for k, v in objects.items()}).encoded(),
+        "skeleton": _pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
+        "org": marshal.dumps(data.get("org")),
+        "documents": _Lazy.of(documents).encoded(),
+        "known": _groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
+        "signatures": _Lazy.of({u: _signatures(r, dupes.canonical) for u, r in facts.items() if r.status != "retired"}).encoded(),
+        "usage_sensitive": _Lazy.of(_usage_sensitive(project, dupes)).encoded(),
+        "usage": _Lazy.of(_all_usage(project, facts)).encoded(),
+        "retires_refs": frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
+        "single": _single_frequencies(facts, dupes.canonical),
+    }
+
+
+def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
+    ctx, run = full.context, full.rules
+    parts: dict[str, Any] = full.also
     cache = Cache(
         key=key,
-        files=files,
-        library_paths=library_paths,
-        include=[v for v in cfg.get("include") or [] if isinstance(v, str)],
-        exclude=[v for v in cfg.get("exclude") or [] if isinstance(v, str)],
-        objects=_Lazy.of({k: tuple(v) for k, v in objects.items()}),
-        skeleton=_pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
-        org=marshal.dumps(data.get("org")),
-        documents=_Lazy.of(documents),
-        known=_groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
+        files=parts["files"],
+        library_paths=parts["library_paths"],
+        include=parts["include"],
+        exclude=parts["exclude"],
+        objects=_Lazy.marshalled(parts["objects"]),
+        skeleton=parts["skeleton"],
+        org=parts["org"],
+        documents=_Lazy.marshalled(parts["documents"]),
+        known=parts["known"],
         reports=dict(ctx.reports),
-        signatures=_Lazy.of({u: _signatures(r, dupes.canonical) for u, r in ctx.reports.items() if r.status != "retired"}),
+        signatures=_Lazy.marshalled(parts["signatures"]),
         catalog=ctx.catalog,
-        dupes=dupes,
-        usage_sensitive=_Lazy.of(_usage_sensitive(project, dupes)),
-        usage=_Lazy.of(_all_usage(project, ctx.reports)),
-        retires_refs=frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
-        single=_single_frequencies(ctx.reports, dupes.canonical),
+        dupes=ctx.dupes,
+        usage_sensitive=_Lazy.marshalled(parts["usage_sensitive"]),
+        usage=_Lazy.marshalled(parts["usage"], Counter),
+        retires_refs=parts["retires_refs"],
+        single=parts["single"],
         per_report=run.per_report,
         catalog_findings=run.catalog,
         conflict_hits=_conflict_hits(run.project),
@@ -503,7 +524,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], project: Project, full: FullC
         starts=_Lazy.of(dict(full.starts)),
     )
     _save(root, cache)
-    _prune_docs(root, key, files)
+    _prune_docs(root, key, parts["files"])
 
 
 def _save(root: Path, cache: Cache) -> None:
@@ -550,9 +571,10 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
     if not result.ok or result.project is None:
         return Outcome(result, None, stats)
     project = result.project
-    full = check_all(project, options, lang)
-    if use_cache and options.changed is None:
-        _write_cache(root, key, project, full)
+    caching = use_cache and options.changed is None
+    full = check_all(project, options, lang, also=_project_parts if caching else None)
+    if caching:
+        _write_cache(root, key, full)
     return Outcome(result, full.result, stats)
 
 

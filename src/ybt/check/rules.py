@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from ybt import fork
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
@@ -39,6 +39,10 @@ class Hit:
 
 
 Scope = Literal["report", "catalog", "project"]
+#: What else a forked duplicate analysis may compute: (project, its duplicate analysis, the reports' facts) → anything.
+Also = Callable[[Project, DupesResult, Mapping[str, ReportFacts]], Any]
+_NOT_YET: Any = object()
+
 #: Which reports a per-report part runs on: live ones, collected ones, or every project report.
 Over = Literal["live", "collected", "own"]
 
@@ -57,6 +61,9 @@ class Context:
     _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
     _dupes_child: fork.Child | None = field(default=None, repr=False)
+    _also: Also | None = field(default=None, repr=False)
+    _also_result: Any = field(default=_NOT_YET, repr=False)
+    _also_child: fork.Child | None = field(default=None, repr=False)
 
     @property
     def dupes(self) -> DupesResult:
@@ -65,22 +72,51 @@ class Context:
             if child is None:
                 self._dupes = find_duplicates(self.project)
             else:
-                self._dupes = child.result(pickle.loads, lambda: find_duplicates(self.project))
+                self._dupes = child.receive(pickle.loads, lambda: find_duplicates(self.project))
+                if self._also is not None:
+                    self._also_child = child  # it goes on with ``also``
+                else:
+                    child.cancel()
         return self._dupes
 
-    def start_dupes(self) -> None:
+    def start_dupes(self, also: Also | None = None) -> None:
         """Start the duplicate analysis (the costliest input of the rules) in a forked child, where the
         project is large and two CPUs are ours, while this process runs the per-report rules; the
-        first rule that asks for :attr:`dupes` collects it. Call :meth:`close` when the rules are done."""
+        first rule that asks for :attr:`dupes` collects it. ``also`` (the project, its duplicate analysis
+        and the reports' facts → anything pickle carries) runs in that child too; :meth:`also` gives
+        its result. Call :meth:`close` when the rules are done."""
+        self._also = also
         if self._dupes is None and self._dupes_child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
-            project = self.project
-            self._dupes_child = fork.Child(lambda: pickle.dumps(find_duplicates(project), protocol=pickle.HIGHEST_PROTOCOL))
+
+            def there() -> Iterator[bytes]:
+                dupes = find_duplicates(self.project)  # in the child: this context is the child's copy
+                yield pickle.dumps(dupes, protocol=pickle.HIGHEST_PROTOCOL)  # the rules go on with it at once
+                if also is not None:
+                    yield pickle.dumps(also(self.project, dupes, self.reports), protocol=pickle.HIGHEST_PROTOCOL)
+
+            self._dupes_child = fork.Child(there)
+
+    def also(self) -> Any:
+        """What :meth:`start_dupes`'s ``also`` gave (computed here if the child did not)."""
+        if self._also is None:
+            raise ValueError("start_dupes was given nothing else to compute")
+        dupes = self.dupes
+        if self._also_result is _NOT_YET:
+            also = self._also
+            child, self._also_child = self._also_child, None
+            if child is None:
+                self._also_result = also(self.project, dupes, self.reports)
+            else:
+                self._also_result = child.receive(pickle.loads, lambda: also(self.project, dupes, self.reports))
+                child.cancel()
+        return self._also_result
 
     def close(self) -> None:
-        """Stop a duplicate analysis started by :meth:`start_dupes` that no rule asked for."""
-        child, self._dupes_child = self._dupes_child, None
-        if child is not None:
-            child.cancel()
+        """Stop what :meth:`start_dupes` started and nobody asked for."""
+        for child in (self._dupes_child, self._also_child):
+            if child is not None:
+                child.cancel()
+        self._dupes_child = self._also_child = None
 
     @property
     def reports(self) -> Mapping[str, ReportFacts]:
