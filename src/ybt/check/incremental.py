@@ -495,28 +495,35 @@ def _project_parts(project: Project, dupes: DupesResult, facts: Mapping[str, Rep
     }
 
 
+def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The cache's project parts from their encoded form, which is the same in :func:`_project_parts`'
+    result and in a cache file read back (see :func:`_encode`)."""
+    return {
+        "files": d["files"],
+        "library_paths": d["library_paths"],
+        "include": d["include"],
+        "exclude": d["exclude"],
+        "objects": _Lazy.marshalled(d["objects"]),
+        "skeleton": d["skeleton"],
+        "org": d["org"],
+        "documents": _Lazy.marshalled(d["documents"]),
+        "known": d["known"],
+        "signatures": _Lazy.marshalled(d["signatures"]),
+        "usage_sensitive": _Lazy.marshalled(d["usage_sensitive"]),
+        "usage": _Lazy.marshalled(d["usage"], Counter),
+        "retires_refs": d["retires_refs"],
+        "single": d["single"],
+    }
+
+
 def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
     ctx, run = full.context, full.rules
-    parts: dict[str, Any] = full.also
     cache = Cache(
         key=key,
-        files=parts["files"],
-        library_paths=parts["library_paths"],
-        include=parts["include"],
-        exclude=parts["exclude"],
-        objects=_Lazy.marshalled(parts["objects"]),
-        skeleton=parts["skeleton"],
-        org=parts["org"],
-        documents=_Lazy.marshalled(parts["documents"]),
-        known=parts["known"],
+        **_project_fields(full.also),
         reports=dict(ctx.reports),
-        signatures=_Lazy.marshalled(parts["signatures"]),
         catalog=ctx.catalog,
         dupes=ctx.dupes,
-        usage_sensitive=_Lazy.marshalled(parts["usage_sensitive"]),
-        usage=_Lazy.marshalled(parts["usage"], Counter),
-        retires_refs=parts["retires_refs"],
-        single=parts["single"],
         per_report=run.per_report,
         catalog_findings=run.catalog,
         conflict_hits=_conflict_hits(run.project),
@@ -524,7 +531,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
         starts=_Lazy.of(dict(full.starts)),
     )
     _save(root, cache)
-    _prune_docs(root, key, parts["files"])
+    _prune_docs(root, key, cache.files)
 
 
 def _save(root: Path, cache: Cache) -> None:
@@ -989,23 +996,10 @@ def _decode(d: dict[str, Any]) -> Cache:
     overlaps = tuple(_new(ReportOverlap, t) for t in d["overlaps"])
     return Cache(
         key=d["key"],
-        files=d["files"],
-        library_paths=d["library_paths"],
-        include=d["include"],
-        exclude=d["exclude"],
-        objects=_Lazy.marshalled(d["objects"]),
-        skeleton=d["skeleton"],
-        org=d["org"],
-        documents=_Lazy.marshalled(d["documents"]),
-        known=d["known"],
+        **_project_fields(d),
         reports={u: _new(ReportFacts, t) for u, t in d["reports"].items()},
-        signatures=_Lazy.marshalled(d["signatures"]),
         catalog=CatalogFacts(*d["catalog"]),
         dupes=DupesResult((), overlaps, tuple(_new(FrequencyConflict, t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
-        usage_sensitive=_Lazy.marshalled(d["usage_sensitive"]),
-        usage=_Lazy.marshalled(d["usage"], Counter),
-        retires_refs=d["retires_refs"],
-        single=d["single"],
         per_report=_grouped(read, d["per_report"]),
         catalog_findings=read(d["catalog_findings"]),
         conflict_hits=_grouped(read, d["conflict_hits"]),
