@@ -91,11 +91,11 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
         if len(staged) < SYNCFS_FROM or not _syncfs(stage):
             for tmp, _ in staged:
                 _fsync(tmp)
-        made.clear()
+        target_dirs: set[Path] = set()
         for tmp, target in staged:
-            if target.parent not in made:
+            if target.parent not in target_dirs:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+                target_dirs.add(target.parent)
             os.replace(tmp, target)
             written.append(target)
     finally:

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ybt import fork
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
@@ -42,6 +42,7 @@ Scope = Literal["report", "catalog", "project"]
 #: What else a forked duplicate analysis may compute: (project, its duplicate analysis, the reports' facts) → anything.
 Also = Callable[[Project, DupesResult, Mapping[str, ReportFacts]], Any]
 _NOT_YET: Any = object()
+T = TypeVar("T")
 
 #: Which reports a per-report part runs on: live ones, collected ones, or every project report.
 Over = Literal["live", "collected", "own"]
@@ -60,23 +61,17 @@ class Context:
     _catalog: CatalogFacts | None = field(default=None, repr=False)
     _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
-    _dupes_child: fork.Child | None = field(default=None, repr=False)
+    #: The child :meth:`start_dupes` started: it sends the duplicate analysis, then what ``also`` gave.
+    _child: fork.Child | None = field(default=None, repr=False)
     _also: Also | None = field(default=None, repr=False)
     _also_result: Any = field(default=_NOT_YET, repr=False)
-    _also_child: fork.Child | None = field(default=None, repr=False)
 
     @property
     def dupes(self) -> DupesResult:
         if self._dupes is None:
-            child, self._dupes_child = self._dupes_child, None
-            if child is None:
-                self._dupes = find_duplicates(self.project)
-            else:
-                self._dupes = child.receive(pickle.loads, lambda: find_duplicates(self.project))
-                if self._also is not None:
-                    self._also_child = child  # it goes on with ``also``
-                else:
-                    child.cancel()
+            self._dupes = self._next(lambda: find_duplicates(self.project))
+            if self._also is None:
+                self.close()
         return self._dupes
 
     def start_dupes(self, also: Also | None = None) -> None:
@@ -86,7 +81,7 @@ class Context:
         and the reports' facts → anything pickle carries) runs in that child too; :meth:`also` gives
         its result. Call :meth:`close` when the rules are done."""
         self._also = also
-        if self._dupes is None and self._dupes_child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
+        if self._dupes is None and self._child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
 
             def there() -> Iterator[bytes]:
                 dupes = find_duplicates(self.project)  # in the child: this context is the child's copy
@@ -94,29 +89,28 @@ class Context:
                 if also is not None:
                     yield pickle.dumps(also(self.project, dupes, self.reports), protocol=pickle.HIGHEST_PROTOCOL)
 
-            self._dupes_child = fork.Child(there)
+            self._child = fork.Child(there)
 
     def also(self) -> Any:
         """What :meth:`start_dupes`'s ``also`` gave (computed here if the child did not)."""
-        if self._also is None:
+        also = self._also
+        if also is None:
             raise ValueError("start_dupes was given nothing else to compute")
         dupes = self.dupes
         if self._also_result is _NOT_YET:
-            also = self._also
-            child, self._also_child = self._also_child, None
-            if child is None:
-                self._also_result = also(self.project, dupes, self.reports)
-            else:
-                self._also_result = child.receive(pickle.loads, lambda: also(self.project, dupes, self.reports))
-                child.cancel()
+            self._also_result = self._next(lambda: also(self.project, dupes, self.reports))
+            self.close()
         return self._also_result
+
+    def _next(self, compute: Callable[[], T]) -> T:
+        """The child's next message, or ``compute()`` here when there is no child or it failed."""
+        return compute() if self._child is None else self._child.receive(pickle.loads, compute)
 
     def close(self) -> None:
         """Stop what :meth:`start_dupes` started and nobody asked for."""
-        for child in (self._dupes_child, self._also_child):
-            if child is not None:
-                child.cancel()
-        self._dupes_child = self._also_child = None
+        if self._child is not None:
+            self._child.cancel()
+            self._child = None
 
     @property
     def reports(self) -> Mapping[str, ReportFacts]:
