@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -109,3 +110,18 @@ def only(diags: tuple[Diagnostic, ...], code: str) -> Diagnostic:
 def at(diag: Diagnostic) -> tuple[int, int]:
     assert diag.location is not None
     return diag.location.line, diag.location.column
+
+
+def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the processes forked from now on in this test (``os.fork`` still forks)."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    return forks

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import at, codes, only
+from conftest import at, codes, count_forks, only
 from ybt.diagnostics import Diagnostics
 from ybt.load import Limits, read_file
 
@@ -271,16 +271,7 @@ def test_parsing_in_two_processes_gives_what_one_process_gives(tmp_path: Path, m
     import ybt.load as load
 
     _many_files(tmp_path)
-    forks: list[int] = []
-    real_fork = load.os.fork
-
-    def counting_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(load.os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(load.fork, "jobs", lambda: 2)
     two, two_diags = _loaded(tmp_path)
     assert len(forks) == 1

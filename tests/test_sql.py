@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlglot
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, count_forks
 from sqldata import insert_rows, load, resident_id, rows_for
 from ybt import emit
 from ybt.emit.manifest import build_manifest
@@ -443,16 +443,7 @@ def test_views_rendered_in_a_second_process_give_the_same_files(monkeypatch: pyt
     assert project is not None
     monkeypatch.setattr(fork, "jobs", lambda: 1)
     one = sql_build._Builder(project, dialect).build()
-    forks: list[int] = []
-    real_fork = fork.os.fork
-
-    def counting_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(fork.os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     monkeypatch.setattr(fork, "jobs", lambda: 2)
     monkeypatch.setattr(fork, "MIN_ITEMS", 1)
     two = sql_build._Builder(project, dialect).build()
