@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -846,6 +847,88 @@ def test_rows_checked_a_column_at_a_time_report_what_the_row_by_row_check_report
     assert {d["location"]["cell"] for d in fast[1][0]} == {"D13", "E18", "B21", "B25", "F30", "C34", "G37"}
     monkeypatch.setattr(ingest_mod._Checker, "accepted", lambda self, rows: [[ingest_mod._TODO] * len(rows) for _ in self.fast])
     assert [run(good), run(bad)] == fast
+
+
+@pytest.mark.parametrize(
+    ("fault", "cell", "by_row"),
+    [
+        ({"sex": "other"}, "C8", True),  # the only wrong thing in its chunk: sex against the ID number
+        ({"birth_date": datetime(1901, 1, 1)}, "D8", True),  # birth date against the ID number
+        ({"name": "=1+1"}, "B8", True),  # text that would run as a formula
+        ({"name": "长" * 51}, "B8", True),  # over the field's 50 characters
+        ({"name": "  王芳 "}, None, True),  # spaces around plain text: stored without them
+        ({"residence_address": "\u3000城南路 1 号"}, None, True),  # an ideographic space is a space too
+        ({"birth_date": "1990-03-07"}, None, True),  # a date typed as text (the ID number agrees)
+        ({"residence_address": None, "village": None}, None, False),  # optional text left blank
+        ({"sex": None}, None, False),  # blank sex: nothing to compare with the ID number
+    ],
+)
+def test_a_chunk_with_one_fault_is_reported_as_the_row_by_row_check_reports_it(
+    qingxi: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any], cell: str | None, by_row: bool
+) -> None:
+    """Whole columns are tested at once (plain text, sex and birth date against the ID number); one fault in a chunk
+    of good rows must send that chunk to the row-by-row check, which reports it or stores the cleaned value.
+
+    The household register's columns are all of kinds tested a column at a time, so its good chunks skip the
+    row-by-row check altogether (asserted below): the fault is the only thing that can send them there."""
+    from ybt.excel import ingest as ingest_mod
+
+    form, _ = find_form(qingxi, "shared.hjrk_tz")
+    assert form is not None
+    tpl = write_template(qingxi, form, tmp_path / "t.xlsx", org="500199001001")
+    rows = good_rows(qingxi, form, 24)
+    row = rows[4]
+    for name, v in fault.items():
+        if v == "other":
+            v = "女" if values.sex_of(row["resident_id"]) == "1" else "男"
+        row[name] = v
+    if isinstance(fault.get("birth_date"), str):  # the ID number says the same date
+        first17 = row["resident_id"][:6] + "19900307" + row["resident_id"][14:17]
+        row["resident_id"] = first17 + values.resident_id_check(first17)
+    filled = tmp_path / "f.xlsx"
+    fill(tpl, filled, rows)
+
+    def run() -> tuple[list[dict[str, Any]], list[tuple[Any, ...]] | None]:
+        diags: list[Any] = []
+        parsed = ingest_mod.parse(filled, qingxi, diags)
+        return [d.to_dict() for d in diags], (parsed.rows if parsed is not None else None)
+
+    monkeypatch.setattr(ingest_mod, "_ROWS_AT_ONCE", 8)
+    row_by_row = ingest_mod._Checker.row
+    checked: list[int] = []
+    monkeypatch.setattr(ingest_mod._Checker, "row", lambda self, r, *a: checked.append(r) or row_by_row(self, r, *a))
+    got = run()
+    first = int(meta_of(filled)["first_data_row"]) - 1  # 0-based, as rows are counted when checked
+    assert checked == (list(range(first, first + 8)) if by_row else [])  # the faulty chunk, or none
+    assert [d["location"]["cell"] for d in got[0]] == ([cell] if cell else [])
+    if cell is None:
+        assert got[1] is not None and len(got[1]) == 24
+        stored = dict(zip([c.name for c in form.columns], got[1][4], strict=True))
+        assert all(v is None or v.__class__ is not str or v.strip() == v for v in stored.values())
+    monkeypatch.setattr(ingest_mod._Checker, "accepted", lambda self, rows: [[ingest_mod._TODO] * len(rows) for _ in self.fast])
+    assert run() == got
+
+
+def test_whole_column_text_test_takes_what_the_cell_test_takes() -> None:
+    from ybt.excel import ingest as ingest_mod
+
+    first = ingest_mod._FORMULA_FIRST
+    tricky = ["abc", "", " a", "a ", " ", "=1", "+1", "-1", "@x", "\ta", "a\r", "a\n", "\n", "王\u3000", "\u3000王", "\xa0a", "a\u2028"]
+    tricky += ["x" * 5, "a\x00b", None, 3, date(2020, 1, 1)]
+    for blank_ok in (True, False):
+        for v in tricky:
+            if isinstance(v, str) and 0 < len(v) <= 4 and v[0] not in first and v.strip() == v:
+                one: Any = v
+            elif v == "" and blank_ok:
+                one = None
+            else:
+                one = ingest_mod._TODO
+            got = ingest_mod._plain_column(["ok", v, "fine"], 4, blank_ok)
+            if got is not None:  # the column test may leave a column to the cells, never take what they would not
+                assert list(got) == ["ok", one, "fine"], (v, blank_ok)
+            else:
+                assert one is ingest_mod._TODO or "\x00" in str(v), (v, blank_ok)
+    assert ingest_mod._plain_column(["a", "b"], sys.maxsize, False) == ["a", "b"]
 
 
 def test_history_json_written_a_column_at_a_time_is_the_encoders() -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
@@ -225,6 +226,10 @@ _ID_FAST = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 _PHONE_FAST = re.compile(r"(?:86)?1[3-9][0-9]{9}|0[0-9]{9,11}", re.ASCII)
 #: The sex implied by the 17th character of a resident ID (odd: 1, even: 2).
 _SEX_OF_DIGIT = {d: "1" if int(d) % 2 else "2" for d in "0123456789"}
+_SEXES = frozenset(_SEX_OF_DIGIT.values())
+#: The 17th character of a resident ID, and its birth date (YYYYMMDD).
+_DIGIT_17 = itemgetter(16)
+_BIRTH_DIGITS = itemgetter(slice(6, 14))
 
 
 def _blank(v: Any) -> bool:
@@ -365,6 +370,29 @@ def _parser(c: FormColumn, lookups: dict[str, dict[str, str]], org_lookup: dict[
     return lambda raw: (raw if raw.__class__ is str else _text(raw), None)
 
 
+#: Within ``"\0" + "\0".join(texts) + "\0"``: a text that starts with a space or a formula sign, or ends with a space.
+_NOT_PLAIN = re.compile(r"\x00[\s=+\-@]|\s\x00")
+
+
+def _plain_column(col: Sequence[Any], most: int, blank_ok: bool) -> Sequence[Any] | None:
+    """What _Checker.accepted takes from a column of plain text, tested on the whole column at once: the column
+    itself when every value is text of 1 to ``most`` characters, without a space at either end, not starting
+    with a formula sign (blanks as None where ``blank_ok``); None when any is not (the cells are then tested
+    one by one)."""
+    try:
+        joined = "\x00".join(col)
+    except TypeError:  # not all text
+        return None
+    if most < sys.maxsize and max(map(len, col), default=0) > most:
+        return None
+    joined = f"\x00{joined}\x00"
+    if joined.count("\x00") != len(col) + 1 or _NOT_PLAIN.search(joined) is not None:
+        return None
+    if "\x00\x00" in joined:  # blanks
+        return [v or None for v in col] if blank_ok else None
+    return col
+
+
 def _fast_ids(births: dict[str, bool]) -> Callable[[Any], bool]:
     """A test of a cell holding a good resident ID number exactly as values.parse_resident_id returns it.
 
@@ -464,6 +492,10 @@ class _Checker:
             blank = None if how[-1] else _TODO
             if kind == "plain":
                 most = how[0]
+                whole = _plain_column(col, most, how[1])
+                if whole is not None:
+                    done.append(whole)
+                    continue
                 done.append(
                     [
                         v if v.__class__ is str and 0 < len(v) <= most and v[0] not in _FORMULA_FIRST and v.strip() == v else blank if v == "" else _TODO
@@ -492,14 +524,24 @@ class _Checker:
         if self.id_at is None:
             return True
         ids = columns[self.id_at]
+        # accepted IDs are 18-character text: when none is blank, whole columns are compared at once
+        every_id = None not in ids
         if self.sex_at is not None:
             odd = _SEX_OF_DIGIT
-            for rid, sex in zip(ids, columns[self.sex_at], strict=True):
-                if (sex == "1" or sex == "2") and rid is not None and odd.get(str(rid)[16:17]) != sex:
+            sexes = columns[self.sex_at]
+            if every_id and {*sexes} <= _SEXES:
+                if list(map(odd.__getitem__, map(_DIGIT_17, ids))) != list(sexes):
                     return False
+            else:
+                for rid, sex in zip(ids, sexes, strict=True):
+                    if (sex == "1" or sex == "2") and rid is not None and odd.get(str(rid)[16:17]) != sex:
+                        return False
         if self.birth_at is not None:
             n = self.birth_len
-            for rid, b in zip(ids, columns[self.birth_at], strict=True):
+            births = columns[self.birth_at]
+            if every_id and n == 10 and {*map(type, births)} == {date}:
+                return "".join(map(_BIRTH_DIGITS, ids)) == "".join(map(date.isoformat, births)).replace("-", "")
+            for rid, b in zip(ids, births, strict=True):
                 if b is not None and rid is not None:
                     s = str(rid)
                     got = b.isoformat() if isinstance(b, date) else str(b)
@@ -854,8 +896,12 @@ def _parse(path: Path, reading: _Reading, project: Project, ctx: _Ctx, lang: str
             elif width < ncol:
                 cells = [*cells, *blank_row[width:]]
             row_formulas = formulas.get(r) if formulas else None
-            if not row_formulas and all(v == "" or v is None or (v.__class__ is str and not v.strip()) for v in cells):
-                continue
+            if not row_formulas:
+                for v in cells:
+                    if v != "" and v is not None and (v.__class__ is not str or v.strip()):
+                        break
+                else:  # a blank row
+                    continue
             pending.append((r, cells, row_formulas))
             if len(pending) == _ROWS_AT_ONCE:
                 check(pending)
