@@ -430,3 +430,69 @@ def test_duplicate_analysis_in_a_second_process_gives_the_same_findings(monkeypa
     monkeypatch.setattr(rules, "find_duplicates", dies_in_the_child)
     assert findings() == one
     assert len(children) == 3
+
+
+def _parts_marked(monkeypatch: pytest.MonkeyPatch, late: Callable[[Any], bool]) -> None:
+    """Every rule part re-registered with ``late`` decided by ``late(part)``."""
+    import dataclasses
+
+    from ybt.check import rules
+
+    for code, impl in list(rules.RULES.items()):
+        parts = tuple(dataclasses.replace(p, late=late(p)) for p in impl.parts)
+        monkeypatch.setitem(rules.RULES, code, rules.RuleImpl(impl.info, parts))
+
+
+def test_parts_reading_the_duplicate_analysis_are_late_and_the_order_of_work_changes_no_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole-project parts that read the duplicate analysis (which may still be computing in a second
+    process) run after the others; the findings, and their order, are those of running the parts in the
+    rules' order, whatever is marked late."""
+    from datetime import date
+
+    from ybt.check import rules
+    from ybt.check.engine import CheckOptions, run_rules
+    from ybt.pipeline import compile_project
+
+    project = compile_project(EXAMPLES / "qingxi").project
+    assert project is not None
+    options = CheckOptions(today=date(2026, 11, 23))
+
+    def findings() -> list[tuple[str, str, str]]:
+        run = run_rules(rules.Context(project, options.today), options)
+        return [(d.code, str(d.location), d.message.en) for d in run.all()]
+
+    as_registered = findings()
+    assert {"YBT106", "YBT201", "YBT204"} <= {code for code, _, _ in as_registered}
+
+    # no part that is not late may ask for the duplicate analysis: it would wait for the child early
+    early_asks: list[str] = []
+    real_dupes = rules.Context.dupes
+
+    def asked(ctx: rules.Context) -> Any:
+        early_asks.append(ctx.project.id)
+        return real_dupes.fget(ctx)  # type: ignore[attr-defined]
+
+    ran: list[bool] = []
+    for code, impl in list(rules.RULES.items()):
+
+        def watched(fn: Any, late: bool) -> Any:
+            def run(*args: Any) -> Any:
+                ran.append(late)
+                before = len(early_asks)
+                hits = list(fn(*args))
+                assert late or len(early_asks) == before, f"{fn.__name__} reads the duplicate analysis: mark it late"
+                return hits
+
+            return run
+
+        parts = tuple(rules.Part(p.scope, watched(p.fn, p.late), p.over, p.late) for p in impl.parts)
+        monkeypatch.setitem(rules.RULES, code, rules.RuleImpl(impl.info, parts))
+    monkeypatch.setattr(rules.Context, "dupes", property(asked))
+    assert findings() == as_registered
+    assert early_asks and ran[ran.index(True) :] == [True] * ran.count(True)  # the late parts came last
+    monkeypatch.undo()
+
+    _parts_marked(monkeypatch, lambda p: p.scope != "report")  # all late: the rules' order
+    assert findings() == as_registered
+    _parts_marked(monkeypatch, lambda p: p.scope == "catalog")  # catalog parts after project parts
+    assert findings() == as_registered

@@ -255,11 +255,14 @@ def run_rules(
                 if runs_on(p.over, r):
                     found.extend(diag(code, severity, hit) for hit in p.fn(ctx, r))
             advance(1)
-    for code, severity, p in active:
-        if p.scope == "catalog" and catalog is None:
-            run.catalog.extend(diag(code, severity, hit) for hit in p.fn(ctx))
-        elif p.scope == "project":
-            run.project.extend(diag(code, severity, hit) for hit in p.fn(ctx))
+    # the whole-project parts, those reading the duplicate analysis last; their findings in the rules' order
+    whole = [(c, s, p) for c, s, p in active if p.scope == "project" or (p.scope == "catalog" and catalog is None)]
+    hits_of: dict[int, list[Diagnostic]] = {}
+    for i in sorted(range(len(whole)), key=lambda i: whole[i][2].late):
+        code, severity, p = whole[i]
+        hits_of[i] = [diag(code, severity, hit) for hit in p.fn(ctx)]
+    for i, (_, _, p) in enumerate(whole):
+        (run.catalog if p.scope == "catalog" else run.project).extend(hits_of[i])
     return run
 
 
@@ -282,9 +285,9 @@ def check_all(project: Project, options: CheckOptions, lang: str = "both", also:
     ctx = Context(project, options.today)
     ctx.start_dupes(also)
     try:
-        run = run_rules(ctx, options, lang=lang)
-        suppressions = {path: file_suppressions(path) for path in project_files(project)}
+        suppressions = {path: file_suppressions(path) for path in project_files(project)}  # while the child works
         starts = document_starts(project)
+        run = run_rules(ctx, options, lang=lang)
         result = finish(project, run.all(), options, suppressions, starts)
         extra = ctx.also() if also is not None else None  # last: the child may still be computing it
     finally:

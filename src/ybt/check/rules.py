@@ -144,11 +144,14 @@ AnyFn = Callable[..., Iterable[Hit]]
 class Part:
     """One part of a rule. ``report`` parts run once per report (the incremental check caches their
     hits per report); ``catalog`` parts read only fields, codelists, entities, ledgers and the project
-    file; ``project`` parts read the facts of every report."""
+    file; ``project`` parts read the facts of every report. A ``late`` part reads the duplicate analysis,
+    which may still be computing in a second process (:meth:`Context.start_dupes`): the other parts run
+    first. Only the order of work depends on it, never a result."""
 
     scope: Scope
     fn: AnyFn
     over: Over = "collected"
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,22 +171,30 @@ def runs_on(over: Over, r: Report) -> bool:
 
 
 def rule(
-    code: str, name: str, severity: Severity, zh: str, en: str, explanation: str, scope: Scope = "project", over: Over = "collected"
+    code: str,
+    name: str,
+    severity: Severity,
+    zh: str,
+    en: str,
+    explanation: str,
+    scope: Scope = "project",
+    over: Over = "collected",
+    late: bool = False,
 ) -> Callable[[AnyFn], AnyFn]:
     def wrap(fn: AnyFn) -> AnyFn:
         info = register(RuleInfo(code, name, FAMILIES[code[3]], severity, Text(zh, en), explanation.strip()))
-        RULES[code] = RuleImpl(info, (Part(scope, fn, over),))
+        RULES[code] = RuleImpl(info, (Part(scope, fn, over, late),))
         return fn
 
     return wrap
 
 
-def part(code: str, scope: Scope, over: Over = "collected") -> Callable[[AnyFn], AnyFn]:
+def part(code: str, scope: Scope, over: Over = "collected", late: bool = False) -> Callable[[AnyFn], AnyFn]:
     """Another part of an already registered rule (e.g. its ledger checks beside its report checks)."""
 
     def wrap(fn: AnyFn) -> AnyFn:
         impl = RULES[code]
-        RULES[code] = RuleImpl(impl.info, (*impl.parts, Part(scope, fn, over)))
+        RULES[code] = RuleImpl(impl.info, (*impl.parts, Part(scope, fn, over, late)))
         return fn
 
     return wrap
@@ -403,6 +414,7 @@ duplicates it. Reuse the admitted report or derive it from the shared ledger ins
 Bad / 错误写法: a new 重度残疾人护理补贴上报花名册 asking the same 姓名、身份证号、残疾等级 as the admitted roster.
 Good / 正确写法: `mode: derived` with `sources: [shared.cl_person_tz]`, so nobody types it again.
 """,
+    late=True,
 )
 def duplicates_admitted_report(ctx: Context) -> Iterator[Hit]:
     threshold = ctx.project.policy.duplicate_threshold
@@ -663,6 +675,7 @@ Bad / 错误写法: `namespace: cl, id: sfzh, label: 身份证号码, type: resi
 Good / 正确写法: reports use `std.resident_id`; `cl.sfzh` has `status: superseded, superseded_by: std.resident_id`.
 """,
     scope="catalog",
+    late=True,
 )
 def duplicates_standard_field(ctx: Context) -> Iterator[Hit]:
     for c in ctx.dupes.field_clusters:
@@ -794,6 +807,7 @@ lead department collect it and share it.
 Bad / 错误写法: 残疾等级 in a monthly 残联 roster and a quarterly 民政 roster.
 Good / 正确写法: both derived from one 残疾人信息台账.
 """,
+    late=True,
 )
 def field_frequency_conflict(ctx: Context) -> Iterator[Hit]:
     basics = ctx.catalog.basics
