@@ -52,6 +52,23 @@ class PoolUrl:
         )
 
 
+def _bind_none_directly(sqlite3: Any) -> None:
+    """Give None an adapter that returns it as it is (``{}.get(None)`` is None, computed in C).
+
+    The sqlite3 module binds text and numbers directly but looks every other value up for an adapter:
+    for None, that failed lookup formats and discards an AttributeError, several times the cost of binding
+    the value (a third of a 50,000-row ingest's parameters are empty cells). With this adapter None is
+    found at once and still bound as NULL. It is registered for the whole process, which changes nothing
+    else: None was, and is, NULL.
+    """
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), _NONE_AS_IT_IS)
+
+
+#: Given None, returns None (the adapter of :func:`_bind_none_directly`).
+_NONE_AS_IT_IS: Any = {}.get
+
+
 @dataclass(slots=True)
 class Pool:
     url: PoolUrl
@@ -66,6 +83,7 @@ class Pool:
                 import sqlite3
 
                 Path(u.target).parent.mkdir(parents=True, exist_ok=True)
+                _bind_none_directly(sqlite3)
                 con = sqlite3.connect(u.target, isolation_level=None)
                 con.execute("PRAGMA foreign_keys = ON")
                 return Pool(u, con)
