@@ -274,8 +274,8 @@ def test_no_home_directory_checks_without_a_cache(tmp_path: Path, monkeypatch: p
 
 @pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second process is forked, which ybt does on Linux only")
 def test_a_cache_built_beside_the_duplicate_analysis_is_the_one_built_in_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A large project computes most of its cache in the duplicate analysis's forked child: the cache
-    holds what the one-process cache holds, also when that child dies, and serves warm runs."""
+    """A large project's duplicate analysis, part of its cache, comes from a forked child: the cache holds
+    what the one-process cache holds, also when that child dies, and serves warm runs."""
     import marshal
     import os
 

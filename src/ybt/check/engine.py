@@ -9,14 +9,15 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ybt import atomic, registry
-from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Also, Context, Hit, Part, runs_on
+from ybt.check.facts import ReportFacts
+from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context, Hit, Part, runs_on
 from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
@@ -275,24 +276,30 @@ class FullCheck:
     suppressions: dict[str, list[SuppressionFacts]]
     starts: dict[tuple[str, int], str]
     result: CheckResult
-    #: What ``check_all``'s ``also`` gave.
-    also: Any = None
+    #: What ``check_all``'s ``prepare`` gave.
+    prepared: Any = None
 
 
-def check_all(project: Project, options: CheckOptions, lang: str = "both", also: Also | None = None) -> FullCheck:
-    """Run every selected rule on the whole project (no cache). ``also`` runs beside the duplicate
-    analysis (see :meth:`Context.start_dupes`); its result is :attr:`FullCheck.also`."""
+#: Work for the time the duplicate analysis takes in its second process: (project, the reports' facts) → anything.
+Prepare = Callable[[Project, Mapping[str, ReportFacts]], Any]
+
+
+def check_all(project: Project, options: CheckOptions, lang: str = "both", prepare: Prepare | None = None) -> FullCheck:
+    """Run every selected rule on the whole project (no cache). ``prepare`` runs while the duplicate
+    analysis may be computing in a second process (see :meth:`Context.start_dupes`), before the rules
+    that need it; its result is :attr:`FullCheck.prepared`."""
     ctx = Context(project, options.today)
-    ctx.start_dupes(also)
+    ctx.start_dupes()
     try:
-        suppressions = {path: file_suppressions(path) for path in project_files(project)}  # while the child works
+        # this process's own work first, the parts reading the duplicate analysis last (run_rules)
+        prepared = prepare(project, ctx.reports) if prepare is not None else None
+        suppressions = {path: file_suppressions(path) for path in project_files(project)}
         starts = document_starts(project)
         run = run_rules(ctx, options, lang=lang)
         result = finish(project, run.all(), options, suppressions, starts)
-        extra = ctx.also() if also is not None else None  # last: the child may still be computing it
     finally:
         ctx.close()
-    return FullCheck(ctx, run, suppressions, starts, result, extra)
+    return FullCheck(ctx, run, suppressions, starts, result, prepared)
 
 
 def check(project: Project, options: CheckOptions, lang: str = "both") -> CheckResult:

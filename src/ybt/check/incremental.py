@@ -437,10 +437,10 @@ def _prune_docs(root: Path, key: tuple[Any, ...], files: Mapping[str, str]) -> N
         pass
 
 
-def _project_parts(project: Project, dupes: DupesResult, facts: Mapping[str, ReportFacts]) -> dict[str, Any]:
-    """The parts of a full check's cache that depend on the project and its duplicate analysis only, not on
-    the rules' findings; the lazily read ones already marshalled. A large project computes them in the
-    duplicate analysis's forked child while the rules run here (``check_all(..., also=...)``)."""
+def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[str, Any]:
+    """The parts of a full check's cache that depend on the project only, not on its duplicate analysis or
+    the rules' findings; the lazily read ones already marshalled. They are computed while the duplicate
+    analysis may still be running in its second process (``check_all(..., prepare=...)``)."""
     files = dict(project.file_checksums)
     library_paths = {}
     for lib in project.libraries.values():
@@ -487,17 +487,23 @@ def _project_parts(project: Project, dupes: DupesResult, facts: Mapping[str, Rep
         "org": marshal.dumps(data.get("org")),
         "documents": _Lazy.of(documents).encoded(),
         "known": _groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
-        "signatures": _Lazy.of({u: _signatures(r, dupes.canonical) for u, r in facts.items() if r.status != "retired"}).encoded(),
-        "usage_sensitive": _Lazy.of(_usage_sensitive(project, dupes)).encoded(),
         "usage": _Lazy.of(_all_usage(project, facts)).encoded(),
         "retires_refs": frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
+    }
+
+
+def _dupes_parts(project: Project, dupes: DupesResult, facts: Mapping[str, ReportFacts]) -> dict[str, Any]:
+    """The parts of a full check's cache that depend on the duplicate analysis too (see :func:`_project_parts`)."""
+    return {
+        "signatures": _Lazy.of({u: _signatures(r, dupes.canonical) for u, r in facts.items() if r.status != "retired"}).encoded(),
+        "usage_sensitive": _Lazy.of(_usage_sensitive(project, dupes)).encoded(),
         "single": _single_frequencies(facts, dupes.canonical),
     }
 
 
 def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
     """The cache's project parts from their encoded form, which is the same in :func:`_project_parts`'
-    result and in a cache file read back (see :func:`_encode`)."""
+    and :func:`_dupes_parts`' results and in a cache file read back (see :func:`_encode`)."""
     return {
         "files": d["files"],
         "library_paths": d["library_paths"],
@@ -520,7 +526,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
     ctx, run = full.context, full.rules
     cache = Cache(
         key=key,
-        **_project_fields(full.also),
+        **_project_fields({**full.prepared, **_dupes_parts(ctx.project, ctx.dupes, ctx.reports)}),
         reports=dict(ctx.reports),
         catalog=ctx.catalog,
         dupes=ctx.dupes,
@@ -579,7 +585,7 @@ def _check_project(root: Path, options: CheckOptions, use_cache: bool, lang: str
         return Outcome(result, None, stats)
     project = result.project
     caching = use_cache and options.changed is None
-    full = check_all(project, options, lang, also=_project_parts if caching else None)
+    full = check_all(project, options, lang, prepare=_project_parts if caching else None)
     if caching:
         _write_cache(root, key, full)
     return Outcome(result, full.result, stats)

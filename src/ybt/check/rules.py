@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 from ybt import fork
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
@@ -39,10 +39,6 @@ class Hit:
 
 
 Scope = Literal["report", "catalog", "project"]
-#: What else a forked duplicate analysis may compute: (project, its duplicate analysis, the reports' facts) → anything.
-Also = Callable[[Project, DupesResult, Mapping[str, ReportFacts]], Any]
-_NOT_YET: Any = object()
-T = TypeVar("T")
 
 #: Which reports a per-report part runs on: live ones, collected ones, or every project report.
 Over = Literal["live", "collected", "own"]
@@ -61,53 +57,35 @@ class Context:
     _catalog: CatalogFacts | None = field(default=None, repr=False)
     _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
-    #: The child :meth:`start_dupes` started: it sends the duplicate analysis, then what ``also`` gave.
+    #: The child :meth:`start_dupes` started, until it sent the duplicate analysis.
     _child: fork.Child | None = field(default=None, repr=False)
-    _also: Also | None = field(default=None, repr=False)
-    _also_result: Any = field(default=_NOT_YET, repr=False)
 
     @property
     def dupes(self) -> DupesResult:
         if self._dupes is None:
-            self._dupes = self._next(lambda: find_duplicates(self.project))
-            if self._also is None:
-                self.close()
+            child, self._child = self._child, None
+            if child is None:
+                self._dupes = find_duplicates(self.project)
+            else:
+                try:  # what the child sent; computed here if it sent nothing readable
+                    self._dupes = child.receive(pickle.loads, lambda: find_duplicates(self.project))
+                finally:
+                    child.cancel()  # reaped
         return self._dupes
 
-    def start_dupes(self, also: Also | None = None) -> None:
+    def start_dupes(self) -> None:
         """Start the duplicate analysis (the costliest input of the rules) in a forked child, where the
-        project is large and two CPUs are ours, while this process runs the per-report rules; the
-        first rule that asks for :attr:`dupes` collects it. ``also`` (the project, its duplicate analysis
-        and the reports' facts → anything pickle carries) runs in that child too; :meth:`also` gives
-        its result. Call :meth:`close` when the rules are done."""
-        self._also = also
+        project is large and two CPUs are ours, while this process runs the other rules; the first rule
+        that asks for :attr:`dupes` collects it. Call :meth:`close` when the rules are done."""
         if self._dupes is None and self._child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
 
             def there() -> Iterator[bytes]:
-                dupes = find_duplicates(self.project)  # in the child: this context is the child's copy
-                yield pickle.dumps(dupes, protocol=pickle.HIGHEST_PROTOCOL)  # the rules go on with it at once
-                if also is not None:
-                    yield pickle.dumps(also(self.project, dupes, self.reports), protocol=pickle.HIGHEST_PROTOCOL)
+                yield pickle.dumps(find_duplicates(self.project), protocol=pickle.HIGHEST_PROTOCOL)  # in the child: its copy
 
             self._child = fork.Child(there)
 
-    def also(self) -> Any:
-        """What :meth:`start_dupes`'s ``also`` gave (computed here if the child did not)."""
-        also = self._also
-        if also is None:
-            raise ValueError("start_dupes was given nothing else to compute")
-        dupes = self.dupes
-        if self._also_result is _NOT_YET:
-            self._also_result = self._next(lambda: also(self.project, dupes, self.reports))
-            self.close()
-        return self._also_result
-
-    def _next(self, compute: Callable[[], T]) -> T:
-        """The child's next message, or ``compute()`` here when there is no child or it failed."""
-        return compute() if self._child is None else self._child.receive(pickle.loads, compute)
-
     def close(self) -> None:
-        """Stop what :meth:`start_dupes` started and nobody asked for."""
+        """Stop the child :meth:`start_dupes` started if no rule asked for its analysis."""
         if self._child is not None:
             self._child.cancel()
             self._child = None
