@@ -49,8 +49,10 @@ DEFAULT_MIN_SCORE = 0.6
 LARGE_BLOCK = 400
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """Why two fields are taken for one (a named tuple, like the other results the duplicate analysis's
+    second process sends back: pickle rebuilds it in C)."""
+
     kind: str
     text: Text
     weight: float
@@ -82,8 +84,7 @@ class Profile:
         return (self.role, self.family, self.unit, f.entity, f.codelist if f.type == "code" else None, self.total)
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
     uid: str
     qualified: str
     label: str
@@ -104,8 +105,7 @@ class Member:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class FieldCluster:
+class FieldCluster(NamedTuple):
     id: str
     canonical: str  # unique id
     canonical_qualified: str
