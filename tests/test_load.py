@@ -286,6 +286,48 @@ def test_parsing_in_two_processes_gives_what_one_process_gives(tmp_path: Path, m
 
 
 @pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second parsing process is forked, which ybt does on Linux only")
+@pytest.mark.parametrize(
+    "config",
+    [
+        "exclude: [departments/d3/*]\n",  # broken files read on the guess, then ruled out: their problems go too
+        "include: ['departments/d[0-2]/*.yaml', 'extra/*.spec']\n",  # fewer files, and one the default walk never finds
+        "id: [unclosed\n",  # a broken project file, read by the child
+    ],
+)
+def test_files_read_in_two_processes_before_the_project_file_is_known_are_those_it_selects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str
+) -> None:
+    """A large set is read in two processes on the guess that the project file selects the default files;
+    the child reads the project file meanwhile. What its include/exclude rule out is dropped, with its
+    problems, and what they add is read after: the same files and problems, in the same order, as one
+    process reading the project file first."""
+    import ybt.load as load
+
+    _many_files(tmp_path)
+    with (tmp_path / "ybt.yaml").open("a", encoding="utf-8") as fh:
+        fh.write(config)
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "more.spec").write_text("kind: report\nid: extra\n", encoding="utf-8")
+    forks = count_forks(monkeypatch)
+    monkeypatch.setattr(load.fork, "jobs", lambda: 2)
+    two = _loaded(tmp_path)
+    assert len(forks) == 1
+    monkeypatch.setattr(load.fork, "jobs", lambda: 1)
+    one = _loaded(tmp_path)
+    assert len(forks) == 1
+    assert two == one
+    files = {sf.rel for sf in one[0].files}  # type: ignore[attr-defined]
+    problems = {d.location.file.rsplit("/", 1)[-1] for d in one[1] if d.location is not None}  # type: ignore[attr-defined]
+    if config.startswith("exclude"):
+        assert not any(rel.startswith("departments/d3/") for rel in files) and "r150.yaml" not in problems
+        assert "r200.yaml" in problems  # a broken file that stays is still reported
+    elif config.startswith("include"):
+        assert "extra/more.spec" in files and all(rel.startswith(("departments/d0/", "departments/d1/", "departments/d2/", "extra/")) for rel in files)
+    else:
+        assert "ybt.yaml" in problems and len(files) > 200
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="the second parsing process is forked, which ybt does on Linux only")
 def test_a_failing_second_process_leaves_the_parse_to_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ybt.load as load
 

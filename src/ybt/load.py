@@ -22,7 +22,7 @@ import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -716,62 +716,112 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.
 def _read_set(name: str, root: Path, config_name: str, is_library: bool, diags: Diagnostics, limits: Limits) -> SourceSet:
     shown = DisplayPaths()
     config_path = root / config_name
-    config_file = _read_file(config_path, config_name, shown(config_path), diags, limits)
-    config = config_file.documents[0] if config_file and config_file.documents else None
-    if config_file is not None and len(config_file.documents) > 1:
-        extra = config_file.documents[1]
-        diags.error(
-            codes.MISPLACED_DOCUMENT,
-            Text(f"{config_name} 只能包含一个文档", f"{config_name} must hold exactly one document"),
-            extra.loc(),
-            Text("把其他文档移到单独的规格文件中", "move the other documents into spec files of their own"),
-        )
-    include = _config_strings(config, "include")
-    exclude = _config_strings(config, "exclude")
-    found = [(path, rel, shown(path)) for path, rel in discover_files(root, include, exclude, config_name)]
-    with progress(Text("读取规格文件", "reading spec files"), total=len(found)) as advance:
-        read = _read_files(found, diags, limits, advance)
+    # The project file's include/exclude decide which files are read, but the usual project file has
+    # neither: its files are then those the default walk finds, known before it is read. A large set is
+    # read in two processes on that guess (_read_in_two); what include/exclude rule out is dropped after.
+    guess = discover_stats(root, [], [], config_name)
+    early: dict[str, Read] = {}
+    with progress(Text("读取规格文件", "reading spec files"), total=len(guess)) as advance:
+        if len(guess) >= fork.MIN_ITEMS and fork.jobs() >= 2:
+            items = [(Path(full), rel, shown(Path(full))) for full, rel, _ in guess]
+            config_file, config_diags, early = _read_in_two(
+                (config_path, config_name, shown(config_path)), items, [st.st_size for *_, st in guess], limits, advance
+            )
+            diags.items.extend(config_diags)
+        else:
+            config_file = _read_file(config_path, config_name, shown(config_path), diags, limits)
+        config = config_file.documents[0] if config_file and config_file.documents else None
+        if config_file is not None and len(config_file.documents) > 1:
+            extra = config_file.documents[1]
+            diags.error(
+                codes.MISPLACED_DOCUMENT,
+                Text(f"{config_name} 只能包含一个文档", f"{config_name} must hold exactly one document"),
+                extra.loc(),
+                Text("把其他文档移到单独的规格文件中", "move the other documents into spec files of their own"),
+            )
+        include = _config_strings(config, "include")
+        exclude = _config_strings(config, "exclude")
+        found = guess if not include and not exclude else discover_stats(root, include, exclude, config_name)
+        read: list[SourceFile | None] = []
+        for full, rel, _ in found:
+            got = early.get(rel)
+            if got is None:  # not read on the guess
+                read.append(_read_one((Path(full), rel, shown(Path(full))), diags, limits, advance))
+            else:
+                read.append(got[0])
+                diags.items.extend(got[1])
     return SourceSet(name, root, is_library, config_file, tuple(sf for sf in read if sf is not None))
 
 
-#: The share of the files this process parses when a child parses the rest: the child's files cost it
-#: more (it sends them back, and its first writes to memory it shares with this process copy pages), so
-#: with half each this process waited for it (0.04–0.14 s of a quarter province's 0.45 s load; 0.03–0.07 s
-#: with this share).
-_HERE_SHARE = 0.55
+#: The share of the bytes to parse that the child gets when a set is read in two processes (the project
+#: file counts towards it): its files cost it more — it sends them back, and its first writes to memory it
+#: shares with this process copy pages — so with half each this process waited for it.
+_CHILD_SHARE = 0.45
+
+#: A file read: the file (None when it cannot be used) and its problems.
+Read: TypeAlias = "tuple[SourceFile | None, list[Diagnostic]]"
 
 
-def _read_files(found: list[tuple[Path, str, str]], diags: Diagnostics, limits: Limits, advance: Callable[[int], None]) -> list[SourceFile | None]:
-    """Read and parse the files, in order; their problems go to ``diags`` in file order.
+def _read_in_two(
+    config: tuple[Path, str, str], items: list[tuple[Path, str, str]], sizes: list[int], limits: Limits, advance: Callable[[int], None]
+) -> tuple[SourceFile | None, list[Diagnostic], dict[str, Read]]:
+    """The project file, and every file of ``items`` by its relative path, each with its problems.
 
-    A province has thousands of spec files and parsing them is most of a cold check. With two CPUs
-    the last files (see :data:`_HERE_SHARE`) are parsed in a forked child (:func:`ybt.fork.in_two`), which sends back its files
-    and problems marshalled while this process parses the first ones. Anything wrong with the child
-    (it died, a value marshal cannot carry) and this process parses those itself: the result is the same.
+    A forked child (:func:`ybt.fork.in_two`) reads the project file and the last files, about
+    :data:`_CHILD_SHARE` of the bytes, and sends them back marshalled while this process reads the
+    others. Anything wrong with the child (it died, a value marshal cannot carry) and this process reads
+    them itself: the result is the same.
     """
-    if len(found) < fork.MIN_ITEMS or fork.jobs() < 2:
-        return [_read_one(item, diags, limits, advance) for item in found]
-    half = int(len(found) * _HERE_SHARE)
-    first, second = found[:half], found[half:]
+    try:
+        config_size = config[0].stat().st_size
+    except OSError:
+        config_size = 0
+    want = _CHILD_SHARE * (sum(sizes) + config_size) - config_size
+    cut, taken = len(items), 0
+    while cut > 1 and taken + sizes[cut - 1] <= want:
+        cut -= 1
+        taken += sizes[cut]
+    mine, theirs = items[:cut], items[cut:]
+
+    def read_all(group: list[tuple[Path, str, str]], step: Callable[[int], None] | None) -> list[Read]:
+        out: list[Read] = []
+        for item in group:
+            own = Diagnostics()
+            out.append((_read_one(item, own, limits, step), own.items))
+        return out
+
+    def read_config() -> tuple[SourceFile | None, list[Diagnostic]]:
+        own = Diagnostics()
+        return _read_file(*config, own, limits), own.items
 
     def there() -> bytes:
-        own = Diagnostics()
-        parsed = _files_out([_read_one(item, own, limits, None) for item in second])
+        config_file, config_diags = read_config()
+        files = read_all(theirs, None)
         write = DiagnosticWriter()  # one writer, so texts that repeat are sent once
-        return marshal.dumps((parsed, [write(d) for d in own.items]))
+        return marshal.dumps(
+            (
+                _files_out([config_file]),
+                [write(d) for d in config_diags],
+                _files_out([sf for sf, _ in files]),
+                [[write(d) for d in ds] for _, ds in files],
+            )
+        )
 
-    def received(payload: bytes) -> tuple[list[SourceFile | None], list[Diagnostic]]:
-        files_data, diag_data = marshal.loads(payload)
-        return _files_in(files_data, second), DiagnosticReader()(diag_data)
+    def received(payload: bytes) -> tuple[tuple[SourceFile | None, list[Diagnostic]], list[Read]]:
+        config_data, config_diags, files_data, files_diags = marshal.loads(payload)
+        read = DiagnosticReader()
+        [config_file] = _files_in(config_data, [config])
+        if len(files_diags) != len(theirs):
+            raise ValueError("the parsing child sent another number of files")
+        return (config_file, read(config_diags)), list(zip(_files_in(files_data, theirs), map(read, files_diags), strict=True))
 
-    def instead() -> tuple[list[SourceFile | None], list[Diagnostic]]:
-        own = Diagnostics()
-        return [_read_one(item, own, limits, None) for item in second], own.items
+    def instead() -> tuple[tuple[SourceFile | None, list[Diagnostic]], list[Read]]:
+        return read_config(), read_all(theirs, None)
 
-    mine, (theirs, their_diags) = fork.in_two(lambda: [_read_one(item, diags, limits, advance) for item in first], there, received, instead)
-    diags.items.extend(their_diags)
-    advance(len(second))
-    return [*mine, *theirs]
+    here, ((config_file, config_diags), there_read) = fork.in_two(lambda: read_all(mine, advance), there, received, instead)
+    advance(len(theirs))
+    by_rel = {item[1]: got for item, got in zip([*mine, *theirs], [*here, *there_read], strict=True)}
+    return config_file, config_diags, by_rel
 
 
 def _read_one(item: tuple[Path, str, str], diags: Diagnostics, limits: Limits, advance: Callable[[int], None] | None) -> SourceFile | None:
