@@ -316,3 +316,26 @@ def test_a_cache_built_beside_the_duplicate_analysis_is_the_one_built_in_one_pro
     fast = _run(root)
     assert fast.stats.mode == "reports"
     _same_as_full(root, fast)
+
+
+def test_cached_frequency_conflicts_read_back_one_by_one_are_the_analysis_conflicts() -> None:
+    """The cache keeps each frequency conflict marshalled under its field and reads only those asked for;
+    read back, in any way, they are the duplicate analysis's conflicts in its order."""
+    import marshal
+
+    from ybt.analyze.dupes import find_duplicates
+    from ybt.check import incremental as inc
+    from ybt.pipeline import compile_project
+
+    project = compile_project(EXAMPLE).project
+    assert project is not None
+    conflicts = find_duplicates(project).frequency_conflicts
+    assert len(conflicts) >= 2  # the example district asks some fields at two frequencies
+    lazy = inc._Conflicts(marshal.loads(marshal.dumps(inc._encoded_conflicts(conflicts))))  # as a cache file holds them
+    assert inc._conflict_fields(lazy) == [c.field for c in conflicts]
+    last = conflicts[-1].field
+    assert inc._conflicts_of(lazy, {last}) == {last: conflicts[-1]}
+    assert list(lazy._read) == [last]  # only that one was read
+    assert list(lazy) == list(conflicts) and len(lazy) == len(conflicts)
+    assert lazy[0] == conflicts[0] and lazy[1:] == list(conflicts[1:])
+    assert inc._encoded_conflicts(lazy) is lazy.encoded  # written back as it was read

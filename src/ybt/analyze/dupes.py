@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -164,7 +164,8 @@ class FrequencyConflict(NamedTuple):
 class DupesResult:
     field_clusters: tuple[FieldCluster, ...]
     report_overlaps: tuple[ReportOverlap, ...]
-    frequency_conflicts: tuple[FrequencyConflict, ...]
+    #: In the order of :func:`conflict_order` (a tuple, or the incremental check's lazily read sequence).
+    frequency_conflicts: Sequence[FrequencyConflict]
     #: Every analysed field → its canonical field (itself when it is in no cluster).
     canonical: Mapping[str, str] = field(default_factory=dict)
     compared_pairs: int = 0

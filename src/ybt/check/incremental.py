@@ -36,7 +36,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,7 +68,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 8
+CACHE_FORMAT = 9
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -775,10 +775,12 @@ def _update_dupes(
     before = [cache.reports[u] for u in moved if u in cache.reports]
     after = [new_facts[u] for u in moved if u in new_facts]
     asked = {canon.get(f, f) for r in [*before, *after] for f in _plain_fields(r)}
-    conflicts = [c for c in d.frequency_conflicts if c.field not in asked]
+    conflicts: Sequence[FrequencyConflict] = d.frequency_conflicts  # left unread (see _Conflicts) when none can change
     if asked:
-        _insert_sorted(conflicts, _asked_conflicts(cache, asked, before, after, facts, project.field_label), conflict_order)
-    return DupesResult(d.field_clusters, tuple(overlaps), tuple(conflicts), canon, d.compared_pairs), asked
+        kept = [c for c in d.frequency_conflicts if c.field not in asked]
+        _insert_sorted(kept, _asked_conflicts(cache, asked, before, after, facts, project.field_label), conflict_order)
+        conflicts = tuple(kept)
+    return DupesResult(d.field_clusters, tuple(overlaps), conflicts, canon, d.compared_pairs), asked
 
 
 def _dupes_key(r: ReportFacts) -> tuple[Any, ...]:
@@ -818,8 +820,9 @@ def _asked_conflicts(
     (asked at another frequency, or not known) needs every report's facts, as a full check reads them.
     """
     canon = cache.dupes.canonical
-    sets = {c.field: {k: set(v) for k, v in c.frequencies.items()} for c in cache.dupes.frequency_conflicts if c.field in asked}
-    labels = {c.field: c.label for c in cache.dupes.frequency_conflicts if c.field in asked}
+    known = _conflicts_of(cache.dupes.frequency_conflicts, asked)
+    sets = {f: {k: set(v) for k, v in c.frequencies.items()} for f, c in known.items()}
+    labels = {f: c.label for f, c in known.items()}
     for r in before:
         if counts_for_frequency(r.status, r.mode):
             for t in _conflict_targets(r, canon) & sets.keys():
@@ -841,6 +844,53 @@ def _asked_conflicts(
         rows = ((r.uid, r.frequency, _plain_fields(r)) for r in facts.values() if counts_for_frequency(r.status, r.mode))
         out.extend(frequency_conflicts_of(rows, canon, label, only=unsure))
     return out
+
+
+class _Conflicts(Sequence[FrequencyConflict]):
+    """The cache's frequency conflicts in their order, each kept marshalled by its field until it is read.
+
+    A province has thousands; an edit that moves no report's columns or frequency changes none of them,
+    and its rules read only the few whose findings point into the edited report.
+    """
+
+    def __init__(self, encoded: dict[str, bytes]) -> None:
+        self.encoded = encoded
+        self.fields = list(encoded)
+        self._read: dict[str, FrequencyConflict] = {}
+
+    def get(self, field: str) -> FrequencyConflict:
+        c = self._read.get(field)
+        if c is None:
+            label, frequencies = marshal.loads(self.encoded[field])
+            c = self._read[field] = FrequencyConflict(field, label, frequencies)
+        return c
+
+    def __getitem__(self, i: Any) -> Any:
+        return [self.get(f) for f in self.fields[i]] if isinstance(i, slice) else self.get(self.fields[i])
+
+    def __iter__(self) -> Iterator[FrequencyConflict]:
+        return map(self.get, self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+
+def _conflict_fields(conflicts: Sequence[FrequencyConflict]) -> list[str]:
+    return conflicts.fields if isinstance(conflicts, _Conflicts) else [c.field for c in conflicts]
+
+
+def _conflicts_of(conflicts: Sequence[FrequencyConflict], fields: set[str]) -> dict[str, FrequencyConflict]:
+    """The conflicts of ``fields``, in the conflicts' order, by field (only those read when they are cached)."""
+    if isinstance(conflicts, _Conflicts):
+        return {f: conflicts.get(f) for f in conflicts.fields if f in fields}
+    return {c.field: c for c in conflicts if c.field in fields}
+
+
+def _encoded_conflicts(conflicts: Sequence[FrequencyConflict]) -> dict[str, bytes]:
+    """Field → its conflict's label and frequencies, marshalled (as :class:`_Conflicts` reads them)."""
+    if isinstance(conflicts, _Conflicts):
+        return conflicts.encoded
+    return {c.field: marshal.dumps((c.label, dict(c.frequencies))) for c in conflicts}
 
 
 def _conflict_hits(findings: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
@@ -869,8 +919,8 @@ def _run_rules(
     for f, ds in cache.conflict_hits.items():
         if any((d.object_id or "").split("#", 1)[0] in touched for d in ds):
             stale.add(f)
-    present = {c.field for c in dupes.frequency_conflicts}
-    recheck = tuple(c for c in dupes.frequency_conflicts if c.field in stale or c.field not in cache.conflict_hits)
+    present = set(_conflict_fields(dupes.frequency_conflicts))
+    recheck = tuple(_conflicts_of(dupes.frequency_conflicts, {f for f in present if f in stale or f not in cache.conflict_hits}).values())
     reused = [d for f, ds in cache.conflict_hits.items() if f not in stale and f in present for d in ds]
     ctx = Context(project, options.today, _dupes=dataclasses.replace(dupes, frequency_conflicts=recheck), _reports=facts, _catalog=cache.catalog)
     run = run_rules(ctx, options, reports=fresh, catalog=cache.catalog_findings, lang=lang)
@@ -971,7 +1021,7 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any],
         "reports": facts,
         "signatures": c.signatures.encoded(),
         "overlaps": [tuple(o) for o in c.dupes.report_overlaps],
-        "conflicts": [(x.field, x.label, dict(x.frequencies)) for x in c.dupes.frequency_conflicts],
+        "conflicts": _encoded_conflicts(c.dupes.frequency_conflicts),
         "usage": c.usage.encoded(),
         "retires_refs": c.retires_refs,
         "single": c.single,
@@ -1005,7 +1055,7 @@ def _decode(d: dict[str, Any]) -> Cache:
         **_project_fields(d),
         reports={u: _new(ReportFacts, t) for u, t in d["reports"].items()},
         catalog=CatalogFacts(*d["catalog"]),
-        dupes=DupesResult((), overlaps, tuple(_new(FrequencyConflict, t) for t in d["conflicts"]), d["canonical"], d["compared_pairs"]),
+        dupes=DupesResult((), overlaps, _Conflicts(d["conflicts"]), d["canonical"], d["compared_pairs"]),
         per_report=_grouped(read, d["per_report"]),
         catalog_findings=read(d["catalog_findings"]),
         conflict_hits=_grouped(read, d["conflict_hits"]),
