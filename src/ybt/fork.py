@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import BinaryIO, TypeVar
 
 Here = TypeVar("Here")
@@ -35,23 +35,20 @@ def jobs() -> int:
 
 
 class Child:
-    """A part of a job running in a forked child since construction, sending its results back one
-    message at a time; :meth:`receive` collects the next one.
+    """A part of a job running in a forked child since construction; :meth:`receive` collects what it sent.
 
-    ``there`` yields the messages (bytes); each is sent as soon as it is made, so this process can go on
-    with the first while the child computes the next. ``there`` must not depend on anything this
-    process does after the fork (the child is a copy of this process as it was then) and must not
-    write to the terminal. When every message wanted was received, or none is wanted any more,
-    :meth:`cancel` stops the child and reaps it.
+    ``there`` must not depend on anything this process does after the fork (the child is a copy of this
+    process as it was then) and must not write to the terminal. When its result was received, or is not
+    wanted any more, :meth:`cancel` stops the child and reaps it.
     """
 
-    def __init__(self, there: Callable[[], Iterable[bytes]]) -> None:
+    def __init__(self, there: Callable[[], bytes]) -> None:
         self.pid = 0
         self.pipe: BinaryIO | None = None
         rfd, wfd = os.pipe()
         try:
             pid = os.fork()
-        except OSError:  # no process to spare: receive() will compute each part here
+        except OSError:  # no process to spare: receive() will compute the part here
             os.close(rfd)
             os.close(wfd)
             return
@@ -60,10 +57,9 @@ class Child:
             try:
                 os.close(rfd)
                 with os.fdopen(wfd, "wb") as out:
-                    for message in there():
-                        out.write(len(message).to_bytes(8, "little"))
-                        out.write(message)
-                        out.flush()
+                    message = there()
+                    out.write(len(message).to_bytes(8, "little"))
+                    out.write(message)
                 code = 0
             finally:
                 os._exit(code)
@@ -71,15 +67,14 @@ class Child:
         self.pid, self.pipe = pid, os.fdopen(rfd, "rb")
 
     def receive(self, received: Callable[[bytes], There], instead: Callable[[], There]) -> There:
-        """``received(the child's next message)``; or, when there is none (the child could not start,
-        died or stopped early) or ``received`` cannot read it, ``instead()`` computed here (the same
-        value, later)."""
+        """``received(what the child sent)``; or, when it sent nothing whole (it could not start, died or
+        stopped early) or ``received`` cannot read it, ``instead()`` computed here (the same value, later)."""
         if self.pipe is None:
             return instead()
         head = self.pipe.read(8)
         payload = self.pipe.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
         if len(head) != 8 or len(payload) != int.from_bytes(head, "little"):
-            self.cancel()  # it died or ended early: nothing more will come
+            self.cancel()  # it died or ended early
             return instead()
         try:
             return received(payload)
@@ -87,7 +82,7 @@ class Child:
             return instead()
 
     def cancel(self) -> None:
-        """Stop the child (what it has not sent is not wanted) and reap it."""
+        """Stop the child (what it has not sent is not wanted) and reap it; done once received."""
         if self.pipe is not None:
             self.pipe.close()
             self.pipe = None
@@ -100,7 +95,7 @@ class Child:
 def in_two(here: Callable[[], Here], there: Callable[[], bytes], received: Callable[[bytes], There], instead: Callable[[], There]) -> tuple[Here, There]:
     """``(here(), received(there()))`` with ``there`` run in a forked child while this process runs
     ``here`` (see :class:`Child`). An exception in ``here`` stops the child and is raised."""
-    child = Child(lambda: (there(),))
+    child = Child(there)
     try:
         mine = here()
     except BaseException:  # interrupted or failed here: the child is not waited for

@@ -39,7 +39,6 @@ class Hit:
 
 
 Scope = Literal["report", "catalog", "project"]
-
 #: Which reports a per-report part runs on: live ones, collected ones, or every project report.
 Over = Literal["live", "collected", "own"]
 
@@ -79,8 +78,8 @@ class Context:
         that asks for :attr:`dupes` collects it. Call :meth:`close` when the rules are done."""
         if self._dupes is None and self._child is None and len(self.project.reports) >= fork.MIN_ITEMS and fork.jobs() >= 2:
 
-            def there() -> Iterator[bytes]:
-                yield pickle.dumps(find_duplicates(self.project), protocol=pickle.HIGHEST_PROTOCOL)  # in the child: its copy
+            def there() -> bytes:
+                return pickle.dumps(find_duplicates(self.project), protocol=pickle.HIGHEST_PROTOCOL)  # in the child: its copy
 
             self._child = fork.Child(there)
 
