@@ -36,23 +36,23 @@ def test_write_tree_writes_every_file_and_keeps_the_others(tmp_path: Path, n: in
 def test_every_staged_file_is_on_disk_before_the_first_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int, syncfs_works: bool) -> None:
     """Many files: one syncfs of the stage (or, where syncfs fails, an fsync each); few: an fsync each."""
     events: list[str] = []
-    real_syncfs, real_fsync, real_replace = atomic._syncfs, atomic._fsync, os.replace
+    real_syncfs, real_fsync, real_replace = atomic._syncfs, os.fsync, os.replace
 
     def syncfs(directory: Path) -> bool:
         events.append("syncfs")
         return real_syncfs(directory) if syncfs_works else False
 
-    def fsync(path: Path) -> None:
-        assert path.exists()
+    def fsync(fd: int) -> None:
+        os.fstat(fd)  # an open file
         events.append("fsync")
-        real_fsync(path)
+        real_fsync(fd)
 
     def replace(src: str | Path, dst: str | Path) -> None:
         events.append("replace")
         real_replace(src, dst)
 
     monkeypatch.setattr(atomic, "_syncfs", syncfs)
-    monkeypatch.setattr(atomic, "_fsync", fsync)
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
     monkeypatch.setattr(atomic.os, "replace", replace)
     atomic.write_tree(tmp_path / "out", _tree(n))
     first_rename = events.index("replace")

@@ -59,14 +59,6 @@ def _syncfs(directory: Path) -> bool:
         os.close(fd)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
     """Write several files below ``out_dir``: all are staged first, then each is renamed into place."""
     out_dir = Path(out_dir)
@@ -77,6 +69,7 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
         staged: list[tuple[Path, Path]] = []
         root = out_dir.resolve()
         made: set[Path] = set()
+        each = len(files) < SYNCFS_FROM  # else one syncfs below, when the platform has it
         for rel, data in sorted(files.items()):
             target = out_dir / rel
             if root not in (root / rel).resolve().parents:
@@ -87,10 +80,17 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes]) -> list[Path]:
                 made.add(tmp.parent)
             with open(tmp, "wb") as fh:
                 fh.write(data)
+                if each:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             staged.append((tmp, target))
-        if len(staged) < SYNCFS_FROM or not _syncfs(stage):
+        if not each and not _syncfs(stage):
             for tmp, _ in staged:
-                _fsync(tmp)
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         target_dirs: set[Path] = set()
         for tmp, target in staged:
             if target.parent not in target_dirs:
