@@ -897,12 +897,8 @@ def _parse(path: Path, reading: _Reading, project: Project, ctx: _Ctx, lang: str
             elif width < ncol:
                 cells = [*cells, *blank_row[width:]]
             row_formulas = formulas.get(r) if formulas else None
-            if not row_formulas:
-                for v in cells:
-                    if v != "" and v is not None and (v.__class__ is not str or v.strip()):
-                        break
-                else:  # a blank row
-                    continue
+            if not row_formulas and all(map(_blank, cells)):  # a blank row (all() stops at the first filled cell)
+                continue
             pending.append((r, cells, row_formulas))
             if len(pending) == _ROWS_AT_ONCE:
                 check(pending)
