@@ -496,3 +496,41 @@ def test_parts_reading_the_duplicate_analysis_are_late_and_the_order_of_work_cha
     assert findings() == as_registered
     _parts_marked(monkeypatch, lambda p: p.scope == "catalog")  # catalog parts after project parts
     assert findings() == as_registered
+
+
+def test_usage_parts_read_of_the_reports_only_their_references() -> None:
+    """The incremental check reuses the ``usage`` parts' findings while no changed report's references
+    move; so those parts must find the same with every other fact of every report made up."""
+    from datetime import date
+
+    from ybt.check import rules
+    from ybt.pipeline import compile_project
+
+    project = compile_project(EXAMPLES / "qingxi").project
+    assert project is not None
+    real = rules.Context(project, date(2026, 11, 23))
+    blank = {
+        u: r._replace(
+            library=None,
+            department="x",
+            status="retired",
+            mode="derived",
+            frequency="daily",
+            admission_status=None,
+            approved_on=None,
+            columns=(),
+            file="elsewhere.yaml",
+            qualified="x",
+            title="x",
+            title_at=(9, 9),
+            department_at=(9, 9),
+            columns_at=(),
+        )
+        for u, r in real.reports.items()
+    }
+    made_up = rules.Context(project, date(2026, 11, 23), _reports=blank, _catalog=real.catalog)
+    usage = [p for impl in rules.RULES.values() for p in impl.parts if p.scope == "usage"]
+    assert usage
+    found = [list(p.fn(real)) for p in usage]
+    assert any(found)  # the example has an unused field: the comparison is not of two empty lists
+    assert found == [list(p.fn(made_up)) for p in usage]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,7 +190,7 @@ def test_corrupt_cache_is_ignored_not_trusted(project: Path, damage: bytes) -> N
     assert _run(project).stats.mode == "unchanged"
 
 
-@pytest.mark.parametrize("part", ["skeleton", "usage", "catalog_findings"])
+@pytest.mark.parametrize("part", ["skeleton", "usage", "findings", "per_report", "documents", "catalog", "catalog.own_fields"])
 def test_a_damaged_part_of_a_well_formed_cache_is_not_trusted(project: Path, part: str) -> None:
     """A cache whose envelope reads but one of whose parts does not (written by another build, or
     damaged on disk) gives the full check's answer, never a traceback."""
@@ -199,7 +200,12 @@ def test_a_damaged_part_of_a_well_formed_cache_is_not_trusted(project: Path, par
 
     raw = cache_path(project).read_bytes()
     data = marshal.loads(raw[len(inc._MAGIC) :])
-    data[part] = b"\x80\x05 not what was written"
+    if part.startswith("catalog."):  # one of the catalog facts kept marshalled until read
+        catalog = list(data["catalog"])
+        catalog[inc._CATALOG_FIELDS.index(part.split(".")[1])] = b"\x80\x05 not what was written"
+        data["catalog"] = tuple(catalog)
+    else:
+        data[part] = b"\x80\x05 not what was written"
     cache_path(project).write_bytes(inc._MAGIC + marshal.dumps(data))
     path = project / REPORT
     # a new title and one column fewer: the change moves usage counts, so every lazy part is read
@@ -339,3 +345,36 @@ def test_cached_frequency_conflicts_read_back_one_by_one_are_the_analysis_confli
     assert list(lazy) == list(conflicts) and len(lazy) == len(conflicts)
     assert lazy[0] == conflicts[0] and lazy[1:] == list(conflicts[1:])
     assert inc._encoded_conflicts(lazy) is lazy.encoded  # written back as it was read
+
+
+def test_usage_findings_are_reused_until_a_changed_report_moves_its_references(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """YBT301/302 read only the catalog and which fields the reports refer to: a title edit reuses
+    their cached findings, a new reference to an unused field runs them again."""
+    from ybt.check import rules
+
+    calls: list[str] = []
+    for code in ("YBT301", "YBT302"):
+        impl = rules.RULES[code]
+
+        def counted(fn: Any, code: str = code) -> Any:
+            def run(*args: Any) -> Any:
+                calls.append(code)
+                return fn(*args)
+
+            return run
+
+        parts = tuple(rules.Part(p.scope, counted(p.fn), p.over, p.late) for p in impl.parts)
+        monkeypatch.setitem(rules.RULES, code, rules.RuleImpl(impl.info, parts))
+    path = project / REPORT
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: ", "title: 修订后的", 1), encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports" and calls == []
+    assert ("YBT301", "field.ga.hh") in {(c[0], c[5]) for c in _findings(fast)}
+    _same_as_full(project, fast)
+    calls.clear()
+    path.write_text(text.replace("  - {field: jtzz}\n", "  - {field: jtzz}\n  - {field: ga.hh}\n", 1), encoding="utf-8")
+    fast = _run(project)
+    assert fast.stats.mode == "reports" and sorted(set(calls)) == ["YBT301", "YBT302"]
+    assert ("YBT301", "field.ga.hh") not in {(c[0], c[5]) for c in _findings(fast)}
+    _same_as_full(project, fast)

@@ -12,8 +12,11 @@ frozen dataclass that sets each field through ``object.__setattr__``.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import repeat
 from typing import Any, NamedTuple
 
 
@@ -144,10 +147,23 @@ class Diagnostics:
         return any(d.severity is Severity.ERROR for d in self.items)
 
     def sorted(self) -> list[Diagnostic]:
-        return sorted(self.items, key=Diagnostic.sort_key)
+        out = list(self.items)
+        sort_diagnostics(out)
+        return out
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+_LOCATION = operator.attrgetter("location")
+_PLACE = operator.attrgetter("location.file", "location.line", "location.column", "code")
+
+
+def sort_diagnostics(items: list[Diagnostic]) -> None:
+    """Sort in place by :meth:`Diagnostic.sort_key` (stable). When every item has a location, the key
+    is taken by one C-level getter instead of a Python call per item: a province's check sorts
+    thousands of findings on every run, the warm ones too."""
+    items.sort(key=Diagnostic.sort_key if None in map(_LOCATION, items) else _PLACE)
 
 
 class YbtError(Exception):
@@ -161,60 +177,79 @@ class YbtError(Exception):
 # --- as builtins: for marshal (the check cache, the parallel loader's pipe) ---------------------------
 
 _new = tuple.__new__
+_SEVERITIES = {s.value: s for s in Severity}
+#: Between the messages' texts in a packed batch; YAML allows no NUL in a document, so no message of a
+#: spec has one (a batch with one keeps its texts as a list, see :func:`pack_diagnostics`).
+_SEP = "\0"
 
 
-class DiagnosticWriter:
-    """Diagnostics as builtins only, for :mod:`marshal`: ``(code, severity, (zh, en), location tuple or
-    None, hint or None, ((location, (zh, en)), …), object id)``. Texts that repeat (a rule's hint,
-    thousands of times) come out as one shared tuple, which marshal stores once and refers back to."""
+def pack_diagnostics(groups: Sequence[Sequence[Diagnostic]]) -> tuple[Any, ...]:
+    """Groups of diagnostics (a file's, a report's …) as builtins only, for :mod:`marshal`, column by column.
 
-    def __init__(self) -> None:
-        self.texts: dict[tuple[str, str], tuple[str, str]] = {}
+    A province's check cache holds thousands of findings; column by column they are rebuilt in a few
+    C-level passes (:func:`unpack_diagnostics`) instead of one Python step each. The messages' texts
+    travel as one UTF-16 string: decoding that and cutting it at the separators is several times
+    cheaper than decoding thousands of separate UTF-8 strings of Chinese. Hints and related places are
+    few and repeat: each distinct hint is stored once and referred to by number.
+    """
+    texts: list[str] = []
+    codes: list[str] = []
+    severities: list[str] = []
+    locations: list[tuple[Any, ...] | None] = []
+    hints: dict[tuple[str, str], int] = {}
+    hint_of: list[int] = []
+    related: dict[int, tuple[Any, ...]] = {}
+    ids: list[str | None] = []
+    i = 0
+    for group in groups:
+        for d in group:
+            codes.append(d.code)
+            severities.append(d.severity.value)
+            texts += d.message
+            locations.append(None if d.location is None else tuple(d.location))
+            hint_of.append(0 if d.hint is None else hints.setdefault((d.hint.zh, d.hint.en), len(hints) + 1))
+            if d.related:
+                related[i] = tuple((tuple(r.location), tuple(r.message)) for r in d.related)
+            ids.append(d.object_id)
+            i += 1
+    return ([len(g) for g in groups], codes, severities, _pack_texts(texts), locations, list(hints), hint_of, related, ids)
 
-    def text(self, t: Text) -> tuple[str, str]:
-        key = (t.zh, t.en)
-        return self.texts.setdefault(key, key)
 
-    def __call__(self, d: Diagnostic) -> tuple[Any, ...]:
-        return (
-            d.code,
-            d.severity.value,
-            (d.message.zh, d.message.en),
-            None if d.location is None else tuple(d.location),
-            None if d.hint is None else self.text(d.hint),
-            tuple((tuple(r.location), self.text(r.message)) for r in d.related),
-            d.object_id,
+def _pack_texts(texts: list[str]) -> bytes | list[str]:
+    joined = _SEP.join(texts)
+    if not texts or _SEP in joined:
+        return texts
+    try:
+        return joined.encode("utf-16-le")
+    except UnicodeEncodeError:  # a lone surrogate: kept as it is, in the list
+        return texts
+
+
+def unpack_diagnostics(packed: Any) -> list[list[Diagnostic]]:
+    """The groups :func:`pack_diagnostics` packed, as they were (raises on anything else)."""
+    counts, codes, severities, texts, locations, hints, hint_of, related, ids = packed
+    strings = texts.decode("utf-16-le").split(_SEP) if isinstance(texts, bytes) else texts
+    n = len(codes)
+    if len(strings) != 2 * n or sum(counts) != n:
+        raise ValueError("a packed batch of diagnostics does not add up")
+    messages = map(_new, repeat(Text), zip(strings[0::2], strings[1::2], strict=True))
+    if None in locations:
+        places: Iterable[Location | None] = [None if loc is None else _new(Location, loc) for loc in locations]
+    else:
+        places = map(_new, repeat(Location), locations)
+    hint_texts = [None, *map(_new, repeat(Text), hints)]
+    extra: list[tuple[Related, ...]] = [()] * n
+    for i, rows in related.items():
+        extra[i] = tuple(_new(Related, (_new(Location, loc), _new(Text, t))) for loc, t in rows)
+    flat = list(
+        map(
+            _new,
+            repeat(Diagnostic),
+            zip(codes, map(_SEVERITIES.__getitem__, severities), messages, places, map(hint_texts.__getitem__, hint_of), extra, ids, strict=True),
         )
-
-
-class DiagnosticReader:
-    """Diagnostics back from :class:`DiagnosticWriter`'s tuples, in one step each (they are named
-    tuples), sharing the Text objects that repeat."""
-
-    def __init__(self) -> None:
-        self.texts: dict[tuple[str, str], Text] = {}
-        self.severities = {s.value: s for s in Severity}
-
-    def text(self, t: tuple[str, str]) -> Text:
-        found = self.texts.get(t)
-        if found is None:
-            found = self.texts[t] = _new(Text, t)
-        return found
-
-    def __call__(self, rows: list[tuple[Any, ...]]) -> list[Diagnostic]:
-        sev, text = self.severities, self.text
-        return [
-            _new(
-                Diagnostic,
-                (
-                    code,
-                    sev[s],
-                    _new(Text, message),
-                    None if loc is None else _new(Location, loc),
-                    None if hint is None else text(hint),
-                    tuple(_new(Related, (_new(Location, r[0]), text(r[1]))) for r in related) if related else (),
-                    obj,
-                ),
-            )
-            for code, s, message, loc, hint, related, obj in rows
-        ]
+    )
+    out, start = [], 0
+    for count in counts:
+        out.append(flat[start : start + count])
+        start += count
+    return out

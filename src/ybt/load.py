@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import marshal
+import operator
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +32,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ybt import fork, gcpause
 from ybt import registry as codes
 from ybt._resources import library_dir, library_names
-from ybt.diagnostics import Diagnostic, DiagnosticReader, Diagnostics, DiagnosticWriter, Location, Related, Text
+from ybt.diagnostics import Diagnostic, Diagnostics, Location, Related, Text, pack_diagnostics, unpack_diagnostics
 from ybt.progress import progress
 
 PathKey = tuple[str | int, ...]
@@ -680,6 +681,7 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.
     found: list[tuple[str, str, os.stat_result]] = []
     base = len(str(root)) + 1
     pending = [str(root)]
+    posix_paths = os.sep == "/"
     while pending:
         try:
             entries = os.scandir(pending.pop())
@@ -700,8 +702,8 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.
                     continue
                 if not name.endswith(_DEFAULT_SUFFIXES):
                     continue
-                posix = entry.path[base:].replace(os.sep, "/")
-                if posix == skip or any(fnmatch.fnmatch(posix, pat) for pat in exclude):
+                posix = entry.path[base:] if posix_paths else entry.path[base:].replace(os.sep, "/")
+                if posix == skip or (exclude and any(fnmatch.fnmatch(posix, pat) for pat in exclude)):
                     continue
                 try:
                     st = entry.stat()  # links followed, as Path.is_file decides
@@ -709,7 +711,7 @@ def _walk(root: Path, exclude: list[str], skip: str) -> list[tuple[str, str, os.
                     continue
                 if stat.S_ISREG(st.st_mode):
                     found.append((entry.path, posix, st))
-    found.sort(key=lambda item: item[1])
+    found.sort(key=operator.itemgetter(1))
     return found
 
 
@@ -797,23 +799,15 @@ def _read_in_two(
     def there() -> bytes:
         config_file, config_diags = read_config()
         files = read_all(theirs, None)
-        write = DiagnosticWriter()  # one writer, so texts that repeat are sent once
-        return marshal.dumps(
-            (
-                _files_out([config_file]),
-                [write(d) for d in config_diags],
-                _files_out([sf for sf, _ in files]),
-                [[write(d) for d in ds] for _, ds in files],
-            )
-        )
+        return marshal.dumps((_files_out([config_file]), _files_out([sf for sf, _ in files]), pack_diagnostics([config_diags, *(ds for _, ds in files)])))
 
     def received(payload: bytes) -> tuple[tuple[SourceFile | None, list[Diagnostic]], list[Read]]:
-        config_data, config_diags, files_data, files_diags = marshal.loads(payload)
-        read = DiagnosticReader()
+        config_data, files_data, packed = marshal.loads(payload)
+        config_diags, *files_diags = unpack_diagnostics(packed)
         [config_file] = _files_in(config_data, [config])
         if len(files_diags) != len(theirs):
             raise ValueError("the parsing child sent another number of files")
-        return (config_file, read(config_diags)), list(zip(_files_in(files_data, theirs), map(read, files_diags), strict=True))
+        return (config_file, config_diags), list(zip(_files_in(files_data, theirs), files_diags, strict=True))
 
     def instead() -> tuple[tuple[SourceFile | None, list[Diagnostic]], list[Read]]:
         return read_config(), read_all(theirs, None)

@@ -18,7 +18,7 @@ from typing import Any
 from ybt import atomic, registry
 from ybt.check.facts import ReportFacts
 from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context, Hit, Part, runs_on
-from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
+from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError, sort_diagnostics
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
 from ybt.model import Project, Report
@@ -218,23 +218,30 @@ def selected(info: RuleInfo, options: CheckOptions) -> bool:
 @dataclass
 class RuleRun:
     """The rules' findings, kept apart by the scope of the part that found them: the incremental
-    check caches the per-report and catalog findings and recomputes only what a change touches."""
+    check caches the per-report, catalog and usage findings and recomputes only what a change touches."""
 
     per_report: dict[str, list[Diagnostic]] = field(default_factory=dict)
     catalog: list[Diagnostic] = field(default_factory=list)
+    usage: list[Diagnostic] = field(default_factory=list)
     project: list[Diagnostic] = field(default_factory=list)
 
     def all(self) -> list[Diagnostic]:
-        return [*self.catalog, *self.project, *(d for ds in self.per_report.values() for d in ds)]
+        return [*self.catalog, *self.usage, *self.project, *(d for ds in self.per_report.values() for d in ds)]
 
 
 def run_rules(
-    ctx: Context, options: CheckOptions, reports: Iterable[Report] | None = None, catalog: list[Diagnostic] | None = None, lang: str = "both"
+    ctx: Context,
+    options: CheckOptions,
+    reports: Iterable[Report] | None = None,
+    catalog: list[Diagnostic] | None = None,
+    lang: str = "both",
+    usage: list[Diagnostic] | None = None,
 ) -> RuleRun:
     """Run the selected rules. ``reports`` limits the per-report parts to those reports (default: all);
-    ``catalog`` gives the catalog parts' findings from an earlier run instead of running them."""
+    ``catalog`` and ``usage`` give the findings of those scopes' parts from an earlier run instead of
+    running them (see :class:`~ybt.check.rules.Part`)."""
     config = ctx.project.policy.rules
-    run = RuleRun(catalog=list(catalog) if catalog is not None else [])
+    run = RuleRun(catalog=list(catalog) if catalog is not None else [], usage=list(usage) if usage is not None else [])
     targets = list(ctx.project.reports.values()) if reports is None else list(reports)
     for r in targets:
         run.per_report[r.uid] = []
@@ -257,13 +264,15 @@ def run_rules(
                     found.extend(diag(code, severity, hit) for hit in p.fn(ctx, r))
             advance(1)
     # the whole-project parts, those reading the duplicate analysis last; their findings in the rules' order
-    whole = [(c, s, p) for c, s, p in active if p.scope == "project" or (p.scope == "catalog" and catalog is None)]
+    given = {"catalog": catalog is not None, "usage": usage is not None, "project": False}
+    whole = [(c, s, p) for c, s, p in active if p.scope != "report" and not given[p.scope]]
     hits_of: dict[int, list[Diagnostic]] = {}
     for i in sorted(range(len(whole)), key=lambda i: whole[i][2].late):
         code, severity, p = whole[i]
         hits_of[i] = [diag(code, severity, hit) for hit in p.fn(ctx)]
+    into = {"catalog": run.catalog, "usage": run.usage, "project": run.project}
     for i, (_, _, p) in enumerate(whole):
-        (run.catalog if p.scope == "catalog" else run.project).extend(hits_of[i])
+        into[p.scope].extend(hits_of[i])
     return run
 
 
@@ -338,7 +347,7 @@ def finish(
         findings = [
             d for d in findings if (d.object_id.split("#")[0] in options.changed if d.object_id else (d.location is not None and d.location.file in files))
         ]
-    findings.sort(key=Diagnostic.sort_key)
+    sort_diagnostics(findings)
     return CheckResult(findings, suppressed, baselined, fixed)
 
 

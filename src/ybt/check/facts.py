@@ -10,7 +10,7 @@ report of a province-sized project without reading the other 2,500.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -130,8 +130,8 @@ class CatalogFacts:
     #: Fields served by a base library (姓名、身份证号 …).
     basics: frozenset[str]
     #: The project's own fields and codelists.
-    own_fields: tuple[OwnObject, ...]
-    own_codelists: tuple[OwnObject, ...]
+    own_fields: Sequence[OwnObject]
+    own_codelists: Sequence[OwnObject]
     #: Field → its codelist, for every field with one.
     field_codelist: Mapping[str, str]
     #: Fields referenced by ledgers, entity keys and superseded_by; codelists by superseded_by.

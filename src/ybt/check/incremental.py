@@ -28,7 +28,6 @@ import dataclasses
 import functools
 import hashlib
 import io
-import itertools
 import marshal
 import os
 import pickle
@@ -60,7 +59,7 @@ from ybt.analyze.dupes import (
 from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, SuppressionFacts, check_all, file_suppressions, finish, run_rules
 from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
 from ybt.check.rules import Context
-from ybt.diagnostics import Diagnostic, DiagnosticReader, Diagnostics, DiagnosticWriter, Severity
+from ybt.diagnostics import Diagnostic, Diagnostics, Severity, pack_diagnostics, unpack_diagnostics
 from ybt.lazy import Deferred
 from ybt.load import PROJECT_FILE, Document, Limits, PathKey, SourceSet, discover_stats, display_path, env_limits, read_file
 from ybt.model import Project, Report
@@ -68,7 +67,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -178,11 +177,83 @@ class _Documents(Mapping[str, Document]):
             pass
         return documents
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._places  # without reading the document
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._places)
 
     def __len__(self) -> int:
         return len(self._places)
+
+
+class _Places(Mapping[str, DocPlace]):
+    """Where each catalog object's document is, kept marshalled a namespace at a time: a changed report
+    looks up the fields of its own department and the shared and standard ones, so a run reads those
+    few namespaces' places, not the province's thousands."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._files: list[tuple[str, str, str, str]] = []
+        self._groups: dict[str, bytes] | None = None
+        self._read: dict[str, dict[str, tuple[int, int]]] = {}
+
+    @staticmethod
+    def encode(places: Mapping[str, DocPlace]) -> bytes:
+        """``(files, {namespace: marshalled {unique id: (file number, document index)}})``, marshalled."""
+        files: dict[tuple[str, str, str, str], int] = {}
+        groups: dict[str, dict[str, tuple[int, int]]] = {}
+        for u, (key, path, rel, shown, index) in places.items():
+            n = files.setdefault((key, path, rel, shown), len(files))
+            groups.setdefault(_namespace(u), {})[u] = (n, index)
+        return marshal.dumps((list(files), {ns: marshal.dumps(g) for ns, g in groups.items()}))
+
+    def encoded(self) -> bytes:
+        return self._blob
+
+    def _header(self) -> dict[str, bytes]:
+        """The namespaces' marshalled places, the file table read with them."""
+        if self._groups is None:
+            try:
+                files, groups = marshal.loads(self._blob)
+                self._files = [(str(a), str(b), str(c), str(d)) for a, b, c, d in files]
+                self._groups = dict(groups)
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
+        return self._groups
+
+    def _group(self, ns: str) -> dict[str, tuple[int, int]]:
+        found = self._read.get(ns)
+        if found is None:
+            blob = self._header().get(ns)
+            try:
+                found = self._read[ns] = {} if blob is None else dict(marshal.loads(blob))
+            except Exception as e:
+                raise _Unreadable from e
+        return found
+
+    def __getitem__(self, key: str) -> DocPlace:
+        n, index = self._group(_namespace(key))[key]
+        try:
+            return (*self._files[n], int(index))
+        except (IndexError, TypeError, ValueError) as e:
+            raise _Unreadable from e
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._group(_namespace(key))
+
+    def __iter__(self) -> Iterator[str]:
+        for ns in list(self._header()):
+            yield from self._group(ns)
+
+    def __len__(self) -> int:
+        return sum(len(self._group(ns)) for ns in list(self._header()))
+
+
+def _namespace(unique: str) -> str:
+    """The namespace of a unique id ``kind.namespace.id`` (``""`` when it has none)."""
+    parts = unique.split(".", 2)
+    return parts[1] if len(parts) == 3 else ""
 
 
 def _file_positions(path: str, rel: str, shown: str, keys: bool) -> dict[PathKey, tuple[int, int]]:
@@ -228,6 +299,39 @@ class _Lazy(Deferred[K, V]):
         return marshal.dumps(dict(self._get()))
 
 
+class _Marshalled(Sequence[U]):
+    """A tuple kept marshalled until something reads it: the project's own fields as YBT301 lists
+    them, thousands in a province, which a run that reuses that rule's findings never reads."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._items: tuple[U, ...] | None = None
+
+    @staticmethod
+    def encode(items: Sequence[Any]) -> bytes:
+        return items.encoded() if isinstance(items, _Marshalled) else marshal.dumps(tuple(items))
+
+    def encoded(self) -> bytes:
+        return self._blob
+
+    def _get(self) -> tuple[U, ...]:
+        if self._items is None:
+            try:
+                self._items = tuple(marshal.loads(self._blob))
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
+        return self._items
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._get()[i]
+
+    def __iter__(self) -> Iterator[U]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass
 class Cache:
     key: tuple[Any, ...]
@@ -241,9 +345,9 @@ class Cache:
     skeleton: bytes
     #: The project file's ``org`` tree, marshalled: the org units are rebuilt from it when asked for.
     org: bytes
-    #: Documents of the catalog objects (fields, codelists, entities, ledgers): rebuilt on demand.
-    #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are.
-    documents: _Lazy[str, DocPlace]
+    #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are: they are
+    #: rebuilt on demand.
+    documents: _Places
     #: The catalog objects' unique ids, grouped for the Rebuilder.
     known: Groups
     reports: dict[str, ReportFacts]
@@ -257,8 +361,12 @@ class Cache:
     single: dict[str, str]
     per_report: dict[str, list[Diagnostic]]
     catalog_findings: list[Diagnostic]
+    #: Findings of the rules that read only the catalog and the reports' references (YBT301/302).
+    usage_findings: list[Diagnostic]
     #: YBT204 findings by the field in conflict: reused while neither the conflict nor its report changed.
     conflict_hits: dict[str, list[Diagnostic]]
+    #: Report → the fields of the YBT204 findings that point into it.
+    conflict_reports: dict[str, list[str]]
     suppressions: dict[str, list[SuppressionFacts]]
     starts: _Lazy[tuple[str, int], str]
     #: rel → (size, mtime_ns) seen just before the files were hashed, and when (a full check records none).
@@ -485,7 +593,7 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
         "objects": _Lazy.of({k: tuple(v) for k, v in objects.items()}).encoded(),
         "skeleton": _pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
         "org": marshal.dumps(data.get("org")),
-        "documents": _Lazy.of(documents).encoded(),
+        "documents": _Places.encode(documents),
         "known": _groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         "usage": _Lazy.of(_all_usage(project, facts)).encoded(),
         "retires_refs": frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
@@ -512,7 +620,7 @@ def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
         "objects": _Lazy.marshalled(d["objects"]),
         "skeleton": d["skeleton"],
         "org": d["org"],
-        "documents": _Lazy.marshalled(d["documents"]),
+        "documents": _Places(d["documents"]),
         "known": d["known"],
         "signatures": _Lazy.marshalled(d["signatures"]),
         "usage_sensitive": _Lazy.marshalled(d["usage_sensitive"]),
@@ -524,6 +632,7 @@ def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
 
 def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
     ctx, run = full.context, full.rules
+    hits, hit_reports = _conflict_hits(run.project)
     cache = Cache(
         key=key,
         **_project_fields({**full.prepared, **_dupes_parts(ctx.project, ctx.dupes, ctx.reports)}),
@@ -532,7 +641,9 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
         dupes=ctx.dupes,
         per_report=run.per_report,
         catalog_findings=run.catalog,
-        conflict_hits=_conflict_hits(run.project),
+        usage_findings=run.usage,
+        conflict_hits=hits,
+        conflict_reports=hit_reports,
         suppressions=full.suppressions,
         starts=_Lazy.of(dict(full.starts)),
     )
@@ -611,20 +722,19 @@ def _changed_files(root: Path, cache: Cache) -> tuple[dict[str, str], list[str]]
     current: dict[str, str] = {}
     settled = cache.scanned_ns - 2_000_000_000
     now = time.time_ns()
-    scanned = _scan(root, cache.include, cache.exclude)
-    for rel, st in scanned.items():
-        known = cache.stats.get(rel)
-        if known is not None and known == (st.st_size, st.st_mtime_ns) and st.st_mtime_ns < settled and rel in cache.files:
-            current[rel] = cache.files[rel]
+    # Stats taken before reading: a file written while this run reads it differs from them next time.
+    stats = {rel: (st.st_size, st.st_mtime_ns) for rel, st in _scan(root, cache.include, cache.exclude).items()}
+    known, files = cache.stats, cache.files
+    for rel, seen in stats.items():
+        if seen[1] < settled and known.get(rel) == seen and rel in files:
+            current[rel] = files[rel]
             continue
         sha = _sha(root / rel)
         if sha is not None:
             current[rel] = sha
-    old = {rel: sha for rel, sha in cache.files.items() if not rel.startswith("@")}
+    old = {rel: sha for rel, sha in files.items() if not rel.startswith("@")}
     changed = sorted(rel for rel in {*old, *current} if old.get(rel) != current.get(rel))
-    # Stats taken before reading: a file written while this run reads it differs from them next time.
-    stats = {rel: (st.st_size, st.st_mtime_ns) for rel, st in scanned.items()}
-    cache.dirty = stats != cache.stats
+    cache.dirty = stats != known
     cache.stats, cache.scanned_ns = stats, now
     return current, changed
 
@@ -643,10 +753,9 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     if not changed:
         stats.mode = "unchanged"
         project = _catalog(root, skeleton, cache, Diagnostics(), limits).project
-        findings = [*cache.catalog_findings, *(d for ds in cache.per_report.values() for d in ds)]
         dupes, asked = _update_dupes(cache, cache.reports, set(), {}, project)
-        _, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), lang)
-        findings.extend(project_findings)
+        run, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), False, lang)
+        findings = [*cache.catalog_findings, *run.usage, *project_findings, *(d for ds in cache.per_report.values() for d in ds)]
         if cache.dirty:
             _save(root, cache)
         return finish(project, findings, options, cache.suppressions, cache.starts)
@@ -694,7 +803,9 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     facts = {u: new_facts[u] if u in new_facts else cache.reports[u] for u in sorted({*(k for k in cache.reports if k not in old_uids), *new_facts})}
     touched = old_uids | set(fresh)
     dupes, asked = _update_dupes(cache, facts, touched, new_facts, project)
-    run, project_findings = _run_rules(cache, project, options, dupes, facts, list(fresh.values()), asked, touched, lang)
+    # Which fields and codelists are used moves only with the references of a changed report.
+    refs_moved = any((cache.reports[u].refs if u in cache.reports else ()) != (new_facts[u].refs if u in new_facts else ()) for u in touched)
+    run, project_findings = _run_rules(cache, project, options, dupes, facts, list(fresh.values()), asked, touched, refs_moved, lang)
     per_report = {u: ds for u, ds in cache.per_report.items() if u not in old_uids}
     per_report.update(run.per_report)
     shown = {display_path(root / rel) for rel in changed}
@@ -712,10 +823,11 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         found_sups = file_suppressions(sf.file)
         if found_sups:
             sups[sf.file] = found_sups
-    findings = [*cache.catalog_findings, *project_findings, *(d for ds in per_report.values() for d in ds)]
+    findings = [*cache.catalog_findings, *run.usage, *project_findings, *(d for ds in per_report.values() for d in ds)]
     result = finish(project, findings, options, sups, starts)
     if len(changed) >= REFRESH_AFTER:
-        cache.conflict_hits = _conflict_hits(project_findings)
+        cache.conflict_hits, cache.conflict_reports = _conflict_hits(project_findings)
+        cache.usage_findings = run.usage
         _refresh(root, cache, current, changed, fresh, new_facts, facts, dupes, per_report, sups, starts, old_uids)
     return result
 
@@ -893,12 +1005,16 @@ def _encoded_conflicts(conflicts: Sequence[FrequencyConflict]) -> dict[str, byte
     return {c.field: marshal.dumps((c.label, dict(c.frequencies))) for c in conflicts}
 
 
-def _conflict_hits(findings: list[Diagnostic]) -> dict[str, list[Diagnostic]]:
-    out: dict[str, list[Diagnostic]] = {}
+def _conflict_hits(findings: list[Diagnostic]) -> tuple[dict[str, list[Diagnostic]], dict[str, list[str]]]:
+    """The YBT204 findings by the field in conflict, and for each report the fields of those that point into it."""
+    hits: dict[str, list[Diagnostic]] = {}
+    reports: dict[str, list[str]] = {}
     for d in findings:
         if d.code == _CONFLICT_RULE and d.object_id and "#" in d.object_id:
-            out.setdefault(d.object_id.split("#", 1)[1], []).append(d)
-    return out
+            report, field = d.object_id.split("#", 1)
+            hits.setdefault(field, []).append(d)
+            reports.setdefault(report, []).append(field)
+    return hits, reports
 
 
 def _run_rules(
@@ -910,20 +1026,22 @@ def _run_rules(
     fresh: list[Report],
     asked: set[str],
     touched: set[str],
+    refs_moved: bool,
     lang: str,
 ) -> tuple[RuleRun, list[Diagnostic]]:
-    """The rules on the changed reports and the whole-project rules on the facts. Frequency-conflict
-    findings (thousands in a province) are taken from the cache for the conflicts that cannot have
-    changed: neither their field is asked by a changed report nor their finding points into one."""
+    """The rules on the changed reports and the whole-project rules on the facts, and the project
+    findings: the rules' and those reused. Frequency-conflict findings (thousands in a province) are
+    taken from the cache for the conflicts that cannot have changed: neither their field is asked by a
+    changed report nor their finding points into one. The usage rules' findings are taken from the
+    cache unless ``refs_moved``."""
     stale = set(asked)
-    for f, ds in cache.conflict_hits.items():
-        if any((d.object_id or "").split("#", 1)[0] in touched for d in ds):
-            stale.add(f)
+    for u in touched:
+        stale.update(cache.conflict_reports.get(u, ()))
     present = set(_conflict_fields(dupes.frequency_conflicts))
     recheck = tuple(_conflicts_of(dupes.frequency_conflicts, {f for f in present if f in stale or f not in cache.conflict_hits}).values())
     reused = [d for f, ds in cache.conflict_hits.items() if f not in stale and f in present for d in ds]
     ctx = Context(project, options.today, _dupes=dataclasses.replace(dupes, frequency_conflicts=recheck), _reports=facts, _catalog=cache.catalog)
-    run = run_rules(ctx, options, reports=fresh, catalog=cache.catalog_findings, lang=lang)
+    run = run_rules(ctx, options, reports=fresh, catalog=cache.catalog_findings, lang=lang, usage=None if refs_moved else cache.usage_findings)
     return run, [*run.project, *reused]
 
 
@@ -970,12 +1088,25 @@ _new = tuple.__new__  # the facts, overlaps and conflicts are named tuples: rebu
 
 
 _CATALOG_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogFacts))
+#: Catalog facts kept marshalled in the cache until a rule reads them (see :class:`_Marshalled`).
+_CATALOG_LAZY = ("own_fields", "own_codelists")
+
+
+def _encode_catalog(catalog: CatalogFacts) -> tuple[Any, ...]:
+    out = []
+    for name in _CATALOG_FIELDS:
+        v = getattr(catalog, name)
+        out.append(_Marshalled.encode(v) if name in _CATALOG_LAZY else dict(v) if isinstance(v, Mapping) else v)
+    return tuple(out)
+
+
+def _decode_catalog(parts: tuple[Any, ...]) -> CatalogFacts:
+    return CatalogFacts(**{name: _Marshalled(v) if name in _CATALOG_LAZY else v for name, v in zip(_CATALOG_FIELDS, parts, strict=True)})
 
 
 def _encode(c: Cache) -> dict[str, Any]:
-    out = DiagnosticWriter()
     if c.raw is not None:
-        return _encode_changes(c, c.raw, out)
+        return _encode_changes(c, c.raw)
     return {
         # what only a full check changes
         "key": c.key,
@@ -986,36 +1117,30 @@ def _encode(c: Cache) -> dict[str, Any]:
         "org": c.org,
         "documents": c.documents.encoded(),
         "known": c.known,
-        "catalog": tuple(dict(v) if isinstance(v, Mapping) else v for v in (getattr(c.catalog, n) for n in _CATALOG_FIELDS)),
+        "catalog": _encode_catalog(c.catalog),
         "canonical": dict(c.dupes.canonical),
         "compared_pairs": c.dupes.compared_pairs,
         "usage_sensitive": c.usage_sensitive.encoded(),
-        "catalog_findings": [out(d) for d in c.catalog_findings],
-        **_encode_reports(
-            c,
-            {u: tuple(r) for u, r in c.reports.items()},
-            {u: [out(d) for d in ds] for u, ds in c.per_report.items()},
-            out,
-        ),
+        **_encode_reports(c, {u: tuple(r) for u, r in c.reports.items()}),
     }
 
 
-def _encode_changes(c: Cache, raw: dict[str, Any], out: DiagnosticWriter) -> dict[str, Any]:
+def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
     """The encoded cache after an incremental run: the catalog parts as read, the rest updated; the
-    facts and findings of reports that did not change are written back as they were read."""
+    facts of reports that did not change are written back as they were read, and the findings too
+    when no report changed (a run that found only new file times)."""
     facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
-    per_report = {u: t for u, t in raw["per_report"].items() if u not in c.redone}
     for u in c.redone:
         if u in c.reports:
             facts[u] = tuple(c.reports[u])
-        if u in c.per_report:
-            per_report[u] = [out(d) for d in c.per_report[u]]
-    return {**raw, **_encode_reports(c, facts, per_report, out)}
+    return {**raw, **_encode_reports(c, facts, findings=bool(c.redone))}
 
 
-def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any], out: DiagnosticWriter) -> dict[str, Any]:
-    """The parts an incremental run changes, with the reports' facts and findings already encoded."""
-    return {
+def _encode_reports(c: Cache, facts: dict[str, Any], findings: bool = True) -> dict[str, Any]:
+    """The parts an incremental run changes, with the reports' facts already encoded. The findings
+    (unless ``findings`` is false) are packed together, the catalog's first, then each report's, then
+    each conflict's (see :func:`_findings`)."""
+    out = {
         "files": c.files,
         "objects": c.objects.encoded(),
         "reports": facts,
@@ -1025,40 +1150,44 @@ def _encode_reports(c: Cache, facts: dict[str, Any], per_report: dict[str, Any],
         "usage": c.usage.encoded(),
         "retires_refs": c.retires_refs,
         "single": c.single,
-        "per_report": per_report,
-        "conflict_hits": {f: [out(d) for d in ds] for f, ds in c.conflict_hits.items()},
         "suppressions": c.suppressions,
         "starts": c.starts.encoded(),
         "stats": c.stats,
         "scanned_ns": c.scanned_ns,
     }
-
-
-def _grouped(read: DiagnosticReader, groups: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[Diagnostic]]:
-    """Findings grouped by report or field, rebuilt in one pass over all of them (thousands of small
-    groups) and cut back into their groups."""
-    flat = read(list(itertools.chain.from_iterable(groups.values())))
-    out: dict[str, list[Diagnostic]] = {}
-    start = 0
-    for key, rows in groups.items():
-        end = start + len(rows)
-        out[key] = flat[start:end]
-        start = end
+    if findings:
+        out["findings"] = pack_diagnostics([c.catalog_findings, c.usage_findings, *c.per_report.values(), *c.conflict_hits.values()])
+        out["per_report"] = list(c.per_report)
+        out["conflict_hits"] = list(c.conflict_hits)
+        out["conflict_reports"] = c.conflict_reports
     return out
 
 
+def _findings(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The cache's findings as :func:`_encode_reports` packed them: the catalog's, the usage rules',
+    each report's and each conflict's."""
+    reports, conflicts = d["per_report"], d["conflict_hits"]
+    catalog, usage, *groups = unpack_diagnostics(d["findings"])
+    if len(groups) != len(reports) + len(conflicts):
+        raise ValueError("the cached findings do not match their reports and conflicts")
+    return {
+        "catalog_findings": catalog,
+        "usage_findings": usage,
+        "per_report": dict(zip(reports, groups[: len(reports)], strict=True)),
+        "conflict_hits": dict(zip(conflicts, groups[len(reports) :], strict=True)),
+        "conflict_reports": d["conflict_reports"],
+    }
+
+
 def _decode(d: dict[str, Any]) -> Cache:
-    read = DiagnosticReader()
     overlaps = tuple(_new(ReportOverlap, t) for t in d["overlaps"])
     return Cache(
         key=d["key"],
         **_project_fields(d),
         reports={u: _new(ReportFacts, t) for u, t in d["reports"].items()},
-        catalog=CatalogFacts(*d["catalog"]),
+        catalog=_decode_catalog(d["catalog"]),
         dupes=DupesResult((), overlaps, _Conflicts(d["conflicts"]), d["canonical"], d["compared_pairs"]),
-        per_report=_grouped(read, d["per_report"]),
-        catalog_findings=read(d["catalog_findings"]),
-        conflict_hits=_grouped(read, d["conflict_hits"]),
+        **_findings(d),
         suppressions=d["suppressions"],
         starts=_Lazy.marshalled(d["starts"]),
         stats=d["stats"],

@@ -38,7 +38,7 @@ class Hit:
     related: tuple[Related, ...] = ()
 
 
-Scope = Literal["report", "catalog", "project"]
+Scope = Literal["report", "catalog", "usage", "project"]
 #: Which reports a per-report part runs on: live ones, collected ones, or every project report.
 Over = Literal["live", "collected", "own"]
 
@@ -121,7 +121,8 @@ AnyFn = Callable[..., Iterable[Hit]]
 class Part:
     """One part of a rule. ``report`` parts run once per report (the incremental check caches their
     hits per report); ``catalog`` parts read only fields, codelists, entities, ledgers and the project
-    file; ``project`` parts read the facts of every report. A ``late`` part reads the duplicate analysis,
+    file; ``usage`` parts read those and which fields the reports refer to (:attr:`ReportFacts.refs`),
+    nothing else of them; ``project`` parts read the facts of every report. A ``late`` part reads the duplicate analysis,
     which may still be computing in a second process (:meth:`Context.start_dupes`): the other parts run
     first. Only the order of work depends on it, never a result."""
 
@@ -906,6 +907,7 @@ def _referenced(ctx: Context) -> tuple[set[str], set[str]]:
 A field no report or ledger uses: delete it or say why it stays. Superseded fields are exempt.
 Bad / 错误写法: a department field declared and never asked. Good / 正确写法: delete it, or use it.
 """,
+    scope="usage",
 )
 def unused_field(ctx: Context) -> Iterator[Hit]:
     used, _ = _referenced(ctx)
@@ -930,6 +932,7 @@ def unused_field(ctx: Context) -> Iterator[Hit]:
 
 A codelist no used field points to can go.
 """,
+    scope="usage",
 )
 def unused_codelist(ctx: Context) -> Iterator[Hit]:
     _, used = _referenced(ctx)
