@@ -38,6 +38,7 @@ def test_groups_come_back_equal_and_as_the_same_types() -> None:
     ]
     back = _round_trip(groups)
     assert back == groups
+    assert isinstance(pack_diagnostics(groups)[3], bytes)  # the texts went as one UTF-16 string
     flat = [d for g in back for d in g]
     assert all(type(d) is Diagnostic and type(d.message) is Text for d in flat)
     assert all(d.location is None or type(d.location) is Location for d in flat)
@@ -59,6 +60,7 @@ def test_texts_the_utf16_column_cannot_carry_are_kept_as_they_are(text: str) -> 
     back = _round_trip(groups)
     assert back == groups
     assert [d.message for g in back for d in g] == [d.message for g in groups for d in g]
+    assert isinstance(pack_diagnostics(groups)[3], bytes if text == "" else list)
 
 
 def test_a_batch_that_does_not_add_up_is_refused() -> None:

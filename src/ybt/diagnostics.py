@@ -217,7 +217,7 @@ def pack_diagnostics(groups: Sequence[Sequence[Diagnostic]]) -> tuple[Any, ...]:
 
 def _pack_texts(texts: list[str]) -> bytes | list[str]:
     joined = _SEP.join(texts)
-    if not texts or _SEP in joined:
+    if not texts or joined.count(_SEP) != len(texts) - 1:  # a text with a separator of its own
         return texts
     try:
         return joined.encode("utf-16-le")
