@@ -55,11 +55,10 @@ from ybt.model import Project
 from ybt.pipeline import compile_project
 
 TODAY = date(2026, 11, 23)
-#: Cold checks, each beside a parse of the same YAML, of which the best of each side is taken.
-COLD_TURNS = 5
-#: Reports edited one at a time, each checked warm (the best is taken) and compared with a full check.
-#: As many as cold turns and more: a warm check is 50 ms, and this VM's stalls hit a short run or miss it.
-WARM_EDITS = 8
+#: Turns of a parse of the YAML, a cold check and a warm check after editing one report (compared with
+#: a full check), of which the best of each is taken. Eight: a warm check is 40 ms, and this VM's
+#: stalls hit a short run or miss it.
+TURNS = 8
 Figure = dict[str, Any]
 
 
@@ -123,23 +122,20 @@ def check_figures(root: Path, parse_s: float, tmp: Path) -> dict[str, Figure]:
 
         shutil.rmtree(cache_root, ignore_errors=True)
 
-    # The cold check and its baseline taken in turns, the best of each: this machine's speed drifts by a
-    # quarter over minutes, and a baseline timed minutes apart can flatter or sink a ratio. Noise only
-    # ever adds time, so the best of more turns is the better estimate of both.
-    colds, parses = [], [parse_s]
-    for _ in range(COLD_TURNS):
-        parses.append(_best_of(1, lambda: parse_all(root)))
-        clear()
-        colds.append(_findings(root, True)[2])
-    cold, parse_s = min(colds), min(parses)
-    cold_detail = f"check {cold:.2f}s vs parse {parse_s:.2f}s, best of {len(colds)} turns (cache written)"
+    # The cold check, its baseline and a warm check taken in turns, the best of each: this machine's
+    # speed drifts by a quarter over minutes, and figures timed minutes apart can flatter or sink a
+    # ratio. Noise only ever adds time, so the best of more turns is the better estimate of each.
     reports = sorted(root.glob("departments/*/reports/*.yaml"))
+    edits = reports[7 :: max(1, len(reports) // TURNS)][:TURNS]
+    colds, parses = [], [parse_s]
     warm_times: list[float] = []
     modes: list[str] = []
     same = True
-    _findings(root, True)  # a cache of the current files
-    _findings(root, True)  # and one that has recorded the files' stats
-    for n, path in enumerate(reports[7 :: max(1, len(reports) // WARM_EDITS)][:WARM_EDITS]):
+    for n, path in enumerate(edits):
+        parses.append(_best_of(1, lambda: parse_all(root)))
+        clear()
+        colds.append(_findings(root, True)[2])
+        _findings(root, True)  # a run that records the files' stats in the cache, as any second run does
         text = path.read_text(encoding="utf-8")
         path.write_text(re.sub(r"^title: (.*)$", rf"title: \1（第{n + 1}次修订）", text, count=1, flags=re.M), encoding="utf-8")
         fast, mode, seconds = _findings(root, True)
@@ -148,7 +144,8 @@ def check_figures(root: Path, parse_s: float, tmp: Path) -> dict[str, Figure]:
         full, _, _ = _findings(root, False)
         same = same and fast == full
         path.write_text(text, encoding="utf-8")
-        _findings(root, True)
+    cold, parse_s = min(colds), min(parses)
+    cold_detail = f"check {cold:.2f}s vs parse {parse_s:.2f}s, best of {len(colds)} turns (cache written)"
     warm = min(warm_times)
     median = sorted(warm_times)[len(warm_times) // 2]
     right = same and all(m == "reports" for m in modes)

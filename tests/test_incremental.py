@@ -378,3 +378,23 @@ def test_usage_findings_are_reused_until_a_changed_report_moves_its_references(p
     assert fast.stats.mode == "reports" and sorted(set(calls)) == ["YBT301", "YBT302"]
     assert ("YBT301", "field.ga.hh") not in {(c[0], c[5]) for c in _findings(fast)}
     _same_as_full(project, fast)
+
+
+def test_a_changed_library_file_takes_the_full_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Library files are compared by size and time like the project's own, and read again when those
+    moved: a library edit is never served from the cache."""
+    from ybt import _resources
+
+    specs = tmp_path / "specs"
+    shutil.copytree(_resources.specs_dir(), specs)
+    monkeypatch.setattr(_resources, "specs_dir", lambda: specs)
+    monkeypatch.setenv("YBT_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "qingxi"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
+    assert _run(root).stats.mode == "full"
+    assert _run(root).stats.mode == "unchanged"  # this run records the files' sizes and times
+    library_file = next((specs / "std").rglob("*.yaml"))
+    library_file.write_text(library_file.read_text(encoding="utf-8") + "\n# 改过\n", encoding="utf-8")
+    again = _run(root)
+    assert again.stats.mode == "full" and again.stats.reason == "a library file changed"
+    _same_as_full(root, again)

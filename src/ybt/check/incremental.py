@@ -29,6 +29,7 @@ import functools
 import hashlib
 import io
 import marshal
+import operator
 import os
 import pickle
 import sys
@@ -713,30 +714,39 @@ def _scan(root: Path, include: list[str], exclude: list[str]) -> dict[str, os.st
 
 
 def _changed_files(root: Path, cache: Cache) -> tuple[dict[str, str], list[str]] | None:
-    """Current checksums of the project's files and the rel paths that differ; None when a library
-    file changed. A file whose size and modification time are those it had when the cache was
-    written, and older than the cache by a safe margin, is not read again (as git does)."""
-    for rel, lib_path in cache.library_paths.items():
-        if _sha(Path(lib_path)) != cache.files.get(rel):
-            return None
-    current: dict[str, str] = {}
+    """The project's files that differ from the cache's (rel paths) and their current checksums (of
+    those only; a deleted file has none); None when a library file changed. A file whose size and
+    modification time are those it had when the cache was written, and older than the cache by a safe
+    margin, is not read again (as git does); library files too."""
     settled = cache.scanned_ns - 2_000_000_000
     now = time.time_ns()
     # Stats taken before reading: a file written while this run reads it differs from them next time.
     stats = {rel: (st.st_size, st.st_mtime_ns) for rel, st in _scan(root, cache.include, cache.exclude).items()}
+    for rel, path in cache.library_paths.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        stats[rel] = (st.st_size, st.st_mtime_ns)
     known, files = cache.stats, cache.files
-    for rel, seen in stats.items():
-        if seen[1] < settled and known.get(rel) == seen and rel in files:
-            current[rel] = files[rel]
-            continue
-        sha = _sha(root / rel)
+    # Read again: files whose size or time moved, new ones, and any written too close to the last scan.
+    suspect = {rel for rel, _ in stats.items() - known.items()}
+    if stats and max(map(_MTIME, stats.values())) >= settled:
+        suspect.update(rel for rel, (_, mtime) in stats.items() if mtime >= settled)
+    current: dict[str, str] = {}
+    for rel in suspect:
+        sha = _sha(Path(cache.library_paths[rel]) if rel.startswith("@") else root / rel)
         if sha is not None:
             current[rel] = sha
-    old = {rel: sha for rel, sha in files.items() if not rel.startswith("@")}
-    changed = sorted(rel for rel in {*old, *current} if old.get(rel) != current.get(rel))
+    if any(current.get(rel) != files.get(rel) for rel in suspect if rel.startswith("@")):
+        return None
+    changed = sorted({rel for rel in suspect if current.get(rel) != files.get(rel)} | {rel for rel in files.keys() - stats.keys() if not rel.startswith("@")})
     cache.dirty = stats != known
     cache.stats, cache.scanned_ns = stats, now
     return current, changed
+
+
+_MTIME = operator.itemgetter(1)
 
 
 def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats: Stats, lang: str) -> CheckResult | None:
