@@ -534,3 +534,19 @@ def test_usage_parts_read_of_the_reports_only_their_references() -> None:
     found = [list(p.fn(real)) for p in usage]
     assert any(found)  # the example has an unused field: the comparison is not of two empty lists
     assert found == [list(p.fn(made_up)) for p in usage]
+
+
+def test_a_report_state_is_the_first_fields_of_its_facts() -> None:
+    """The incremental check stores a report's state and its columns apart and joins them back by
+    position: the state's fields must be the facts' first ones, in the same order."""
+    from ybt.check.facts import STATE_FIELDS, ReportFacts, ReportState, report_facts
+    from ybt.pipeline import compile_project
+
+    assert ReportFacts._fields[:STATE_FIELDS] == ReportState._fields
+    project = compile_project(EXAMPLES / "qingxi").project
+    assert project is not None
+    for r in project.reports.values():
+        facts = report_facts(r)
+        state = facts.state()
+        assert type(state) is ReportState and tuple(state) == tuple(facts)[:STATE_FIELDS]
+        assert (state.live, state.collected, state.location(state.title_at)) == (facts.live, facts.collected, facts.location(facts.title_at))

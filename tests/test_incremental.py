@@ -190,7 +190,9 @@ def test_corrupt_cache_is_ignored_not_trusted(project: Path, damage: bytes) -> N
     assert _run(project).stats.mode == "unchanged"
 
 
-@pytest.mark.parametrize("part", ["skeleton", "usage", "findings", "per_report", "documents", "catalog", "catalog.own_fields"])
+@pytest.mark.parametrize(
+    "part", ["skeleton", "usage", "findings", "per_report", "documents", "catalog", "catalog.own_fields", "states", "reports", "reports.columns"]
+)
 def test_a_damaged_part_of_a_well_formed_cache_is_not_trusted(project: Path, part: str) -> None:
     """A cache whose envelope reads but one of whose parts does not (written by another build, or
     damaged on disk) gives the full check's answer, never a traceback."""
@@ -200,7 +202,9 @@ def test_a_damaged_part_of_a_well_formed_cache_is_not_trusted(project: Path, par
 
     raw = cache_path(project).read_bytes()
     data = marshal.loads(raw[len(inc._MAGIC) :])
-    if part.startswith("catalog."):  # one of the catalog facts kept marshalled until read
+    if part == "reports.columns":  # the edited report's columns, kept marshalled until read
+        data["reports"]["report.mz.csdb_hmc"] = b"\x80\x05 not what was written"
+    elif part.startswith("catalog."):  # one of the catalog facts kept marshalled until read
         catalog = list(data["catalog"])
         catalog[inc._CATALOG_FIELDS.index(part.split(".")[1])] = b"\x80\x05 not what was written"
         data["catalog"] = tuple(catalog)
@@ -398,3 +402,27 @@ def test_a_changed_library_file_takes_the_full_path(tmp_path: Path, monkeypatch:
     again = _run(root)
     assert again.stats.mode == "full" and again.stats.reason == "a library file changed"
     _same_as_full(root, again)
+
+
+def test_a_title_edit_reads_the_columns_of_few_reports(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules that scan every report read the reports' states; a warm check rebuilds the columns of
+    the edited report and of those its rechecked findings point into, not of every report."""
+    import ybt.check.incremental as inc
+
+    path = project / REPORT
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: 修订后的", 1), encoding="utf-8")
+    read: list[str] = []
+    real_getitem = inc._Facts.__getitem__
+
+    def getitem(self: Any, uid: str) -> Any:
+        if uid not in self._built:
+            read.append(uid)
+        return real_getitem(self, uid)
+
+    monkeypatch.setattr(inc._Facts, "__getitem__", getitem)
+    fast = _run(project)
+    assert fast.stats.mode == "reports"
+    reports = len(list((project / "departments").glob("*/reports/*.yaml")))
+    assert "report.mz.csdb_hmc" in read and len(set(read)) <= reports // 3, (len(set(read)), reports)
+    monkeypatch.undo()
+    _same_as_full(project, fast)

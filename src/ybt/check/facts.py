@@ -32,9 +32,11 @@ def _at(loc: Location) -> Position:
     return (loc.line, loc.column)
 
 
-class ReportFacts(NamedTuple):
-    """One report as the whole-project rules see it (a named tuple: the incremental check rebuilds
-    a province's 2,500 from its cache in one step each)."""
+class ReportState(NamedTuple):
+    """What a report is, where, and under which admission, without its columns: all that the rules
+    scanning every report (quotas, duplicate reports) read. The first fields of :class:`ReportFacts`,
+    in the same order; the incremental check keeps a province's states at hand and reads a report's
+    columns only when something asks for them."""
 
     uid: str
     library: str | None
@@ -44,17 +46,12 @@ class ReportFacts(NamedTuple):
     frequency: str
     admission_status: str | None
     approved_on: str | None
-    columns: tuple[ColumnFacts, ...]
-    #: Every field the report mentions: columns, conditions, consumers' uses and grants.
-    refs: tuple[str, ...]
     # Where findings about the report point, so that whole-project rules need not load it.
     file: str
     qualified: str
     title: str
     title_at: Position
     department_at: Position
-    #: Position of each column's ``field`` (or of the column when it has none).
-    columns_at: tuple[Position, ...]
 
     def location(self, at: Position) -> Location:
         return Location(self.file, at[0], at[1])
@@ -67,6 +64,49 @@ class ReportFacts(NamedTuple):
     @property
     def collected(self) -> bool:
         return self.live and self.mode == "collected"
+
+
+class ReportFacts(NamedTuple):
+    """One report as the whole-project rules see it: its :class:`ReportState`'s fields, then its
+    columns (a named tuple: the incremental check rebuilds one from its cache in one step)."""
+
+    uid: str
+    library: str | None
+    department: str
+    status: str
+    mode: str
+    frequency: str
+    admission_status: str | None
+    approved_on: str | None
+    file: str
+    qualified: str
+    title: str
+    title_at: Position
+    department_at: Position
+    columns: tuple[ColumnFacts, ...]
+    #: Every field the report mentions: columns, conditions, consumers' uses and grants.
+    refs: tuple[str, ...]
+    #: Position of each column's ``field`` (or of the column when it has none).
+    columns_at: tuple[Position, ...]
+
+    def location(self, at: Position) -> Location:
+        return Location(self.file, at[0], at[1])
+
+    @property
+    def live(self) -> bool:
+        return _live(self.library, self.status, self.admission_status)
+
+    @property
+    def collected(self) -> bool:
+        return self.live and self.mode == "collected"
+
+    def state(self) -> ReportState:
+        return _new(ReportState, self[:STATE_FIELDS])
+
+
+#: How many of :class:`ReportFacts`' fields are the :class:`ReportState`'s (the first, in order).
+STATE_FIELDS = len(ReportState._fields)
+_new = tuple.__new__
 
 
 def report_facts(r: Report) -> ReportFacts:

@@ -58,7 +58,7 @@ from ybt.analyze.dupes import (
     signature,
 )
 from ybt.check.engine import CheckOptions, CheckResult, FullCheck, RuleRun, SuppressionFacts, check_all, file_suppressions, finish, run_rules
-from ybt.check.facts import CatalogFacts, ReportFacts, report_facts
+from ybt.check.facts import STATE_FIELDS, CatalogFacts, ReportFacts, ReportState, report_facts
 from ybt.check.rules import Context
 from ybt.diagnostics import Diagnostic, Diagnostics, Severity, pack_diagnostics, unpack_diagnostics
 from ybt.lazy import Deferred
@@ -68,7 +68,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 10
+CACHE_FORMAT = 11
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -333,6 +333,63 @@ class _Marshalled(Sequence[U]):
         return len(self._get())
 
 
+class _Facts(Mapping[str, ReportFacts]):
+    """The reports' facts, in the project's order: each report's state at hand, its columns kept
+    marshalled until something asks for them. A warm check of one edited report reads the columns of
+    that report and of the few its findings point at; the rules that scan every report read
+    :attr:`states` (see :class:`~ybt.check.facts.ReportState`)."""
+
+    def __init__(self, states: dict[str, ReportState], columns: dict[str, bytes], built: dict[str, ReportFacts] | None = None) -> None:
+        #: Every report's state; the keys are the mapping's.
+        self.states = states
+        #: Marshalled ``(columns, refs, columns_at)`` of the reports not in ``built`` (and maybe of some that are).
+        self.columns = columns
+        self._built = built if built is not None else {}
+
+    @classmethod
+    def of(cls, facts: Mapping[str, ReportFacts]) -> _Facts:
+        return cls({u: r.state() for u, r in facts.items()}, {}, dict(facts))
+
+    def with_changes(self, new: Mapping[str, ReportFacts], old: set[str]) -> _Facts:
+        """These facts without the reports ``old`` and with ``new``, in order (by unique id, as a project's)."""
+        keys = sorted({*(u for u in self.states if u not in old), *new})
+        states = {u: new[u].state() if u in new else self.states[u] for u in keys}
+        columns = {u: b for u, b in self.columns.items() if u not in old}
+        built = {u: r for u, r in self._built.items() if u not in old}
+        built.update(new)
+        return _Facts(states, columns, built)
+
+    def __getitem__(self, uid: str) -> ReportFacts:
+        found = self._built.get(uid)
+        if found is None:
+            state = self.states[uid]
+            try:
+                found = self._built[uid] = _new(ReportFacts, (*state, *marshal.loads(self.columns[uid])))
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
+        return found
+
+    def __contains__(self, uid: object) -> bool:
+        return uid in self.states
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def encoded(self) -> tuple[dict[str, tuple[Any, ...]], dict[str, bytes]]:
+        """The states as tuples and each report's columns marshalled, as :meth:`decoded` reads them back."""
+        columns = {u: self.columns[u] if u in self.columns else marshal.dumps(tuple(self._built[u][STATE_FIELDS:])) for u in self.states}
+        return {u: tuple(s) for u, s in self.states.items()}, columns
+
+    @classmethod
+    def decoded(cls, states: dict[str, tuple[Any, ...]], columns: dict[str, bytes]) -> _Facts:
+        if states.keys() != columns.keys():
+            raise ValueError("the cached reports' states and columns do not match")
+        return cls({u: _new(ReportState, t) for u, t in states.items()}, columns)
+
+
 @dataclass
 class Cache:
     key: tuple[Any, ...]
@@ -351,7 +408,7 @@ class Cache:
     documents: _Places
     #: The catalog objects' unique ids, grouped for the Rebuilder.
     known: Groups
-    reports: dict[str, ReportFacts]
+    reports: _Facts
     signatures: _Lazy[str, frozenset[tuple[Any, ...]]]
     catalog: CatalogFacts
     dupes: DupesResult
@@ -637,7 +694,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
     cache = Cache(
         key=key,
         **_project_fields({**full.prepared, **_dupes_parts(ctx.project, ctx.dupes, ctx.reports)}),
-        reports=dict(ctx.reports),
+        reports=_Facts.of(ctx.reports),
         catalog=ctx.catalog,
         dupes=ctx.dupes,
         per_report=run.per_report,
@@ -810,7 +867,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
     stats.mode = "reports"
     # Only the changed reports are objects here: rules read the other reports' facts.
     project = dataclasses.replace(catalog.project, reports=dict(fresh))
-    facts = {u: new_facts[u] if u in new_facts else cache.reports[u] for u in sorted({*(k for k in cache.reports if k not in old_uids), *new_facts})}
+    facts = cache.reports.with_changes(new_facts, old_uids)
     touched = old_uids | set(fresh)
     dupes, asked = _update_dupes(cache, facts, touched, new_facts, project)
     # Which fields and codelists are used moves only with the references of a changed report.
@@ -851,7 +908,7 @@ def _groups(items: Iterable[tuple[str, str | None]]) -> Groups:
 
 
 def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
-    reports = _groups((u, f.library) for u, f in cache.reports.items() if not old_uids or u not in old_uids)
+    reports = _groups((u, s.library) for u, s in cache.reports.states.items() if not old_uids or u not in old_uids)
     store, tag = _docs_store(root, cache.key)
     org = cache.org
     return Rebuilder(
@@ -863,9 +920,7 @@ def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, li
     )
 
 
-def _update_dupes(
-    cache: Cache, facts: Mapping[str, ReportFacts], touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project
-) -> tuple[DupesResult, set[str]]:
+def _update_dupes(cache: Cache, facts: _Facts, touched: set[str], new_facts: Mapping[str, ReportFacts], project: Project) -> tuple[DupesResult, set[str]]:
     """The duplicate analysis after the change, and the (canonical) fields whose conflicts may differ.
 
     A changed report whose columns, frequency, status and mode are what they were (a new title, a
@@ -887,7 +942,7 @@ def _update_dupes(
                 if other == u or other in done:
                     continue
                 a, b = (u, other) if u < other else (other, u)
-                o = pair_overlap(a, sigs[a], b, sigs[b], (facts[a].frequency, facts[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
+                o = pair_overlap(a, sigs[a], b, sigs[b], (facts.states[a].frequency, facts.states[b].frequency), OVERLAP_MIN_JACCARD, OVERLAP_MIN_CONTAINMENT)
                 if o is not None:
                     found.append(o)
             done.add(u)
@@ -1032,7 +1087,7 @@ def _run_rules(
     project: Project,
     options: CheckOptions,
     dupes: DupesResult,
-    facts: Mapping[str, ReportFacts],
+    facts: _Facts,
     fresh: list[Report],
     asked: set[str],
     touched: set[str],
@@ -1050,7 +1105,8 @@ def _run_rules(
     present = set(_conflict_fields(dupes.frequency_conflicts))
     recheck = tuple(_conflicts_of(dupes.frequency_conflicts, {f for f in present if f in stale or f not in cache.conflict_hits}).values())
     reused = [d for f, ds in cache.conflict_hits.items() if f not in stale and f in present for d in ds]
-    ctx = Context(project, options.today, _dupes=dataclasses.replace(dupes, frequency_conflicts=recheck), _reports=facts, _catalog=cache.catalog)
+    rechecked = dataclasses.replace(dupes, frequency_conflicts=recheck)
+    ctx = Context(project, options.today, _dupes=rechecked, _reports=facts, _states=facts.states, _catalog=cache.catalog)
     run = run_rules(ctx, options, reports=fresh, catalog=cache.catalog_findings, lang=lang, usage=None if refs_moved else cache.usage_findings)
     return run, [*run.project, *reused]
 
@@ -1066,7 +1122,7 @@ def _refresh(
     changed: list[str],
     fresh: Mapping[str, Report],
     new_facts: dict[str, ReportFacts],
-    facts: dict[str, ReportFacts],
+    facts: _Facts,
     dupes: DupesResult,
     per_report: dict[str, list[Diagnostic]],
     sups: dict[str, list[SuppressionFacts]],
@@ -1131,29 +1187,26 @@ def _encode(c: Cache) -> dict[str, Any]:
         "canonical": dict(c.dupes.canonical),
         "compared_pairs": c.dupes.compared_pairs,
         "usage_sensitive": c.usage_sensitive.encoded(),
-        **_encode_reports(c, {u: tuple(r) for u, r in c.reports.items()}),
+        **_encode_reports(c),
     }
 
 
 def _encode_changes(c: Cache, raw: dict[str, Any]) -> dict[str, Any]:
     """The encoded cache after an incremental run: the catalog parts as read, the rest updated; the
-    facts of reports that did not change are written back as they were read, and the findings too
+    columns of reports that did not change are written back as they were read, and the findings too
     when no report changed (a run that found only new file times)."""
-    facts = {u: t for u, t in raw["reports"].items() if u not in c.redone}
-    for u in c.redone:
-        if u in c.reports:
-            facts[u] = tuple(c.reports[u])
-    return {**raw, **_encode_reports(c, facts, findings=bool(c.redone))}
+    return {**raw, **_encode_reports(c, findings=bool(c.redone))}
 
 
-def _encode_reports(c: Cache, facts: dict[str, Any], findings: bool = True) -> dict[str, Any]:
-    """The parts an incremental run changes, with the reports' facts already encoded. The findings
-    (unless ``findings`` is false) are packed together, the catalog's first, then each report's, then
-    each conflict's (see :func:`_findings`)."""
+def _encode_reports(c: Cache, findings: bool = True) -> dict[str, Any]:
+    """The parts an incremental run changes. The findings (unless ``findings`` is false) are packed
+    together, the catalog's first, then each report's, then each conflict's (see :func:`_findings`)."""
+    states, columns = c.reports.encoded()
     out = {
         "files": c.files,
         "objects": c.objects.encoded(),
-        "reports": facts,
+        "states": states,
+        "reports": columns,
         "signatures": c.signatures.encoded(),
         "overlaps": [tuple(o) for o in c.dupes.report_overlaps],
         "conflicts": _encoded_conflicts(c.dupes.frequency_conflicts),
@@ -1194,7 +1247,7 @@ def _decode(d: dict[str, Any]) -> Cache:
     return Cache(
         key=d["key"],
         **_project_fields(d),
-        reports={u: _new(ReportFacts, t) for u, t in d["reports"].items()},
+        reports=_Facts.decoded(d["states"], d["reports"]),
         catalog=_decode_catalog(d["catalog"]),
         dupes=DupesResult((), overlaps, _Conflicts(d["conflicts"]), d["canonical"], d["compared_pairs"]),
         **_findings(d),

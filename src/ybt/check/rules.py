@@ -20,7 +20,7 @@ from typing import Literal
 from ybt import fork
 from ybt.analyze.dupes import ORG_UNIT_FIELDS, DupesResult, find_duplicates
 from ybt.analyze.labels import concept, synonym_table
-from ybt.check.facts import CatalogFacts, ReportFacts, catalog_facts, is_live, report_facts
+from ybt.check.facts import CatalogFacts, ReportFacts, ReportState, catalog_facts, is_live, report_facts
 from ybt.diagnostics import Location, Related, Severity, Text
 from ybt.model import PERIODS_PER_YEAR, Field, Project, Report
 from ybt.registry import RuleInfo, register
@@ -53,6 +53,7 @@ class Context:
     today: date
     _dupes: DupesResult | None = field(default=None, repr=False)
     _reports: Mapping[str, ReportFacts] | None = field(default=None, repr=False)
+    _states: Mapping[str, ReportState] | None = field(default=None, repr=False)
     _catalog: CatalogFacts | None = field(default=None, repr=False)
     _referenced: tuple[set[str], set[str]] | None = field(default=None, repr=False)
 
@@ -95,6 +96,14 @@ class Context:
         if self._reports is None:
             self._reports = {u: report_facts(r) for u, r in self.project.reports.items()}
         return self._reports
+
+    @property
+    def states(self) -> Mapping[str, ReportState]:
+        """The reports' states (their facts without the columns), in the same order: what a part that
+        scans every report should read, so that the incremental check need not rebuild every report's columns."""
+        if self._states is None:
+            self._states = {u: r.state() for u, r in self.reports.items()}
+        return self._states
 
     @property
     def catalog(self) -> CatalogFacts:
@@ -320,7 +329,7 @@ def admission_expired(ctx: Context, r: Report) -> Iterator[Hit]:
         )
 
 
-def _newest_last(reports: list[ReportFacts]) -> list[ReportFacts]:
+def _newest_last(reports: list[ReportState]) -> list[ReportState]:
     return sorted(reports, key=lambda r: (r.approved_on or "9999", r.uid))
 
 
@@ -344,8 +353,8 @@ Good / 正确写法: `admission: {…, retires: [mz.old_report]}` and the old re
 )
 def quota_exceeded(ctx: Context) -> Iterator[Hit]:
     quota = ctx.project.policy.quota
-    collected = [r for r in ctx.reports.values() if r.collected]
-    by_dept: dict[str, list[ReportFacts]] = defaultdict(list)
+    collected = [r for r in ctx.states.values() if r.collected]
+    by_dept: dict[str, list[ReportState]] = defaultdict(list)
     for r in collected:
         by_dept[r.department].append(r)
     flagged: set[str] = set()
@@ -396,15 +405,15 @@ Good / 正确写法: `mode: derived` with `sources: [shared.cl_person_tz]`, so n
 )
 def duplicates_admitted_report(ctx: Context) -> Iterator[Hit]:
     threshold = ctx.project.policy.duplicate_threshold
-    collected = {r.uid for r in ctx.reports.values() if r.collected}
-    admitted = {r.uid for r in ctx.reports.values() if r.live and r.admission_status == "admitted"}
+    collected = {r.uid for r in ctx.states.values() if r.collected}
+    admitted = {r.uid for r in ctx.states.values() if r.live and r.admission_status == "admitted"}
     seen: set[str] = set()
     for o in ctx.dupes.report_overlaps:
         if max(o.containment, o.jaccard) < threshold:
             continue
         # The newer (or unadmitted) of the two is the duplicate.
         pair = sorted(
-            [ctx.reports[o.a], ctx.reports[o.b]],
+            [ctx.states[o.a], ctx.states[o.b]],
             key=lambda r: (r.uid in admitted, -(int((r.approved_on or "0").replace("-", "")) if r.admission_status is not None else 0)),
             reverse=True,
         )
