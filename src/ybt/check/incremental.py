@@ -36,7 +36,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,7 +68,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 11
+CACHE_FORMAT = 12
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -270,8 +270,8 @@ class _Unreadable(Exception):
 
 
 class _Lazy(Deferred[K, V]):
-    """A part of the cache that stays marshalled until a run asks for it (the documents' places, the
-    usage counts, the objects of each file …: a run that edits one report's title needs none of
+    """A part of the cache that stays marshalled until a run asks for it (the usage counts, the
+    reports' signatures, the documents' starts …: a run that edits one report's title needs none of
     them), and that is written back as it was read when nobody did."""
 
     def __init__(self, build: Callable[[], dict[K, V]], blob: bytes | None = None) -> None:
@@ -331,6 +331,69 @@ class _Marshalled(Sequence[U]):
 
     def __len__(self) -> int:
         return len(self._get())
+
+
+class _ByFolder(MutableMapping[str, V]):
+    """A mapping of files (rel paths) kept marshalled a folder at a time: a run that changed one
+    report file reads the entries of that file's folder only (the objects of each file: a province
+    has hundreds of files in tens of folders)."""
+
+    def __init__(self, folders: dict[str, bytes]) -> None:
+        self._folders = folders
+        self._read: dict[str, dict[str, V]] = {}
+
+    @classmethod
+    def of(cls, data: Mapping[str, V]) -> _ByFolder[V]:
+        out: _ByFolder[V] = cls({})
+        for rel, value in data.items():
+            out._read.setdefault(_folder(rel), {})[rel] = value
+        return out
+
+    def encoded(self) -> bytes:
+        return marshal.dumps({f: marshal.dumps(self._read[f]) if f in self._read else self._folders[f] for f in self._names()})
+
+    @classmethod
+    def decoded(cls, blob: bytes) -> _ByFolder[V]:
+        folders = marshal.loads(blob)
+        if not isinstance(folders, dict):
+            raise ValueError("not a folder table")
+        return cls(folders)
+
+    def _names(self) -> list[str]:
+        return sorted({*self._folders, *self._read})
+
+    def _folder(self, name: str) -> dict[str, V]:
+        found = self._read.get(name)
+        if found is None:
+            blob = self._folders.get(name)
+            try:
+                found = self._read[name] = {} if blob is None else dict(marshal.loads(blob))
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
+        return found
+
+    def __getitem__(self, rel: str) -> V:
+        return self._folder(_folder(rel))[rel]
+
+    def __setitem__(self, rel: str, value: V) -> None:
+        self._folder(_folder(rel))[rel] = value
+
+    def __delitem__(self, rel: str) -> None:
+        del self._folder(_folder(rel))[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, str) and rel in self._folder(_folder(rel))
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self._names():
+            yield from list(self._folder(name))
+
+    def __len__(self) -> int:
+        return sum(len(self._folder(name)) for name in self._names())
+
+
+def _folder(rel: str) -> str:
+    return rel.rpartition("/")[0]
 
 
 class _Facts(Mapping[str, ReportFacts]):
@@ -399,7 +462,7 @@ class Cache:
     include: list[str]
     exclude: list[str]
     #: rel → ((kind, unique id), …) of the documents in that file.
-    objects: _Lazy[str, tuple[tuple[str, str], ...]]
+    objects: _ByFolder[tuple[tuple[str, str], ...]]
     skeleton: bytes
     #: The project file's ``org`` tree, marshalled: the org units are rebuilt from it when asked for.
     org: bytes
@@ -648,7 +711,7 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
         "library_paths": library_paths,
         "include": [v for v in data.get("include") or [] if isinstance(v, str)],
         "exclude": [v for v in data.get("exclude") or [] if isinstance(v, str)],
-        "objects": _Lazy.of({k: tuple(v) for k, v in objects.items()}).encoded(),
+        "objects": _ByFolder.of({k: tuple(v) for k, v in objects.items()}).encoded(),
         "skeleton": _pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
         "org": marshal.dumps(data.get("org")),
         "documents": _Places.encode(documents),
@@ -675,7 +738,7 @@ def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
         "library_paths": d["library_paths"],
         "include": d["include"],
         "exclude": d["exclude"],
-        "objects": _Lazy.marshalled(d["objects"]),
+        "objects": _ByFolder.decoded(d["objects"]),
         "skeleton": d["skeleton"],
         "org": d["org"],
         "documents": _Places(d["documents"]),
