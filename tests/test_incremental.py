@@ -262,7 +262,7 @@ def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -
     assert "org" not in skeleton.doc.data and {**skeleton.doc.data, "org": marshal.loads(cache.org)} == full.doc.data
     from ybt.diagnostics import Diagnostics
 
-    rebuilt = inc._catalog(project, skeleton, cache, Diagnostics(), env_limits()).project
+    rebuilt = inc._catalog(skeleton, cache, Diagnostics(), env_limits()).project
     assert dict(rebuilt.org_units) == dict(full.org_units) and len(full.org_units) == 26
     assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))
 
@@ -296,11 +296,22 @@ def test_a_cache_built_beside_the_duplicate_analysis_is_the_one_built_in_one_pro
     root = tmp_path / "qingxi"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("target", ".ybt"))
 
+    def unpacked(v: Any) -> Any:
+        if isinstance(v, bytes):
+            return unpacked(marshal.loads(v))
+        if isinstance(v, dict):
+            return {k: unpacked(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return type(v)(unpacked(x) for x in v)
+        return v
+
     def cached() -> dict[str, object]:
-        """The cache file's content, its marshalled parts read too (marshal's bytes differ with reference counts)."""
+        """The cache file's content, its marshalled parts read too, all the way down (marshal's bytes
+        differ with reference counts)."""
         raw = cache_path(root).read_bytes()
         data = marshal.loads(raw[raw.index(b"\n") + 1 :])
-        return {k: marshal.loads(v) if k in ("objects", "documents", "signatures", "usage_sensitive", "usage", "starts", "org") else v for k, v in data.items()}
+        parts = ("objects", "documents", "docs", "signatures", "usage_sensitive", "usage", "starts", "org", "reports")
+        return {k: unpacked(v) if k in parts else v for k, v in data.items()}
 
     monkeypatch.setattr(fork, "jobs", lambda: 1)
     assert _run(root).stats.mode == "full"

@@ -32,6 +32,7 @@ import marshal
 import operator
 import os
 import pickle
+import shutil
 import sys
 import time
 import types
@@ -68,7 +69,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 12
+CACHE_FORMAT = 13
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -133,20 +134,19 @@ Groups = dict[tuple[str, str, str | None], list[str]]
 
 
 class _Documents(Mapping[str, Document]):
-    """Catalog documents read again from their files when a changed report looks them up.
+    """Catalog documents rebuilt when a changed report looks them up.
 
-    The files are the ones the cache was made from (their checksums matched), so reading one gives the
-    very documents the full check resolved. A file read this way is also kept, marshalled, under its
-    checksum (``docs/`` beside the cache), so the next run that needs it skips the YAML parse.
+    The full check keeps each catalog file's documents in the cache, each marshalled on its own
+    (``Cache.docs``), so a lookup unmarshals only its document and no YAML is parsed again. A file
+    missing there is read again from disk: the cache was made from that very file (its checksum
+    matched), so reading it gives the same documents.
     """
 
-    def __init__(self, places: Mapping[str, DocPlace], shas: Mapping[str, str], store: Path, tag: str, limits: Limits) -> None:
+    def __init__(self, places: Mapping[str, DocPlace], docs: Mapping[str, bytes], limits: Limits) -> None:
         self._places = places
-        self._shas = shas
-        self._store = store
-        self._tag = tag
+        self._docs = docs
         self._limits = limits
-        #: file key → its documents, each marshalled on its own: a lookup unmarshals only its document.
+        #: file key → its documents, each marshalled on its own.
         self._files: dict[str, dict[int, bytes]] = {}
         self._built: dict[str, Document] = {}
 
@@ -157,26 +157,21 @@ class _Documents(Mapping[str, Document]):
             docs = self._files.get(file_key)
             if docs is None:
                 docs = self._files[file_key] = self._read(file_key, path, rel, shown)
-            built = self._built[key] = Document(*marshal.loads(docs[index]))
+            try:
+                built = self._built[key] = Document(*marshal.loads(docs[index]))
+            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
+                raise _Unreadable from e
         return built
 
     def _read(self, file_key: str, path: str, rel: str, shown: str) -> dict[int, bytes]:
-        blob = self._store / f"{self._shas.get(file_key, 'none')}-{self._tag}.bin"
-        try:
-            found = marshal.loads(blob.read_bytes())
-            if isinstance(found, dict):
-                return found
-        except Exception:  # noqa: BLE001 — absent or unreadable: parse the file again
-            pass
+        blob = self._docs.get(file_key)
+        if blob is not None:
+            try:
+                return dict(marshal.loads(blob))
+            except Exception as e:
+                raise _Unreadable from e
         sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
-        parsed = sf.documents if sf is not None else ()
-        documents = {d.index: marshal.dumps(d.as_builtins()) for d in parsed}
-        try:
-            blob.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic.write_bytes(blob, marshal.dumps(documents))
-        except (OSError, ValueError):
-            pass
-        return documents
+        return {d.index: marshal.dumps(d.as_builtins()) for d in (sf.documents if sf is not None else ())}
 
     def __contains__(self, key: object) -> bool:
         return key in self._places  # without reading the document
@@ -469,6 +464,8 @@ class Cache:
     #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are: they are
     #: rebuilt on demand.
     documents: _Places
+    #: Catalog file key → its catalog documents, marshalled: {document index: marshalled document}.
+    docs: dict[str, bytes]
     #: The catalog objects' unique ids, grouped for the Rebuilder.
     known: Groups
     reports: _Facts
@@ -649,23 +646,6 @@ def _signatures(r: ReportFacts, canon: Mapping[str, str]) -> frozenset[tuple[Any
     return frozenset(signature(f, agg, conds, canon) for f, agg, conds in r.columns)
 
 
-def _docs_store(root: Path, key: tuple[Any, ...]) -> tuple[Path, str]:
-    """Where parsed catalog files are kept, and the tag that ties them to this cache's key."""
-    return cache_path(root).parent / "docs", hashlib.sha256(repr(key).encode()).hexdigest()[:12]
-
-
-def _prune_docs(root: Path, key: tuple[Any, ...], files: Mapping[str, str]) -> None:
-    """Drop parsed files that no longer match a file of the project (after a full check)."""
-    store, tag = _docs_store(root, key)
-    keep = {f"{sha}-{tag}.bin" for sha in files.values()}
-    try:
-        for p in store.iterdir():
-            if p.name not in keep:
-                p.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
 def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[str, Any]:
     """The parts of a full check's cache that depend on the project only, not on its duplicate analysis or
     the rules' findings; the lazily read ones already marshalled. They are computed while the duplicate
@@ -683,6 +663,7 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
             objects.setdefault(o.doc.rel, []).append((o.kind, o.uid))
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
     documents: dict[str, DocPlace] = {}
+    parsed: dict[str, dict[int, bytes]] = {}
     base = str(project.root)
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
@@ -692,6 +673,9 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
             else:
                 file_key = f"@{o.library}/{d.rel}"
                 documents[u] = (file_key, library_paths[file_key], d.rel, d.file, d.index)
+            in_file = parsed.setdefault(documents[u][0], {})
+            if d.index not in in_file:
+                in_file[d.index] = marshal.dumps(d.as_builtins())
     # The project file's node positions (every org unit) load only when a finding points into it, and
     # its organisation tree (16,000 units in a province) only when the org units are asked for: the
     # skeleton's project document holds the rest of ybt.yaml, the tree is marshalled beside it.
@@ -715,6 +699,7 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
         "skeleton": _pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
         "org": marshal.dumps(data.get("org")),
         "documents": _Places.encode(documents),
+        "docs": {file_key: marshal.dumps(docs) for file_key, docs in parsed.items()},
         "known": _groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         "usage": _Lazy.of(_all_usage(project, facts)).encoded(),
         "retires_refs": frozenset(u for r in project.reports.values() if r.admission is not None for u in r.admission.retires),
@@ -742,6 +727,7 @@ def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
         "skeleton": d["skeleton"],
         "org": d["org"],
         "documents": _Places(d["documents"]),
+        "docs": d["docs"],
         "known": d["known"],
         "signatures": _Lazy.marshalled(d["signatures"]),
         "usage_sensitive": _Lazy.marshalled(d["usage_sensitive"]),
@@ -769,7 +755,8 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
         starts=_Lazy.of(dict(full.starts)),
     )
     _save(root, cache)
-    _prune_docs(root, key, cache.files)
+    # Parsed files that ybt before cache format 13 kept beside the cache: now inside it.
+    shutil.rmtree(cache_path(root).parent / "docs", ignore_errors=True)
 
 
 def _save(root: Path, cache: Cache) -> None:
@@ -882,7 +869,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         raise _Unreadable from e
     if not changed:
         stats.mode = "unchanged"
-        project = _catalog(root, skeleton, cache, Diagnostics(), limits).project
+        project = _catalog(skeleton, cache, Diagnostics(), limits).project
         dupes, asked = _update_dupes(cache, cache.reports, set(), {}, project)
         run, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), False, lang)
         findings = [*cache.catalog_findings, *run.usage, *project_findings, *(d for ds in cache.per_report.values() for d in ds)]
@@ -914,7 +901,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    catalog = _catalog(root, skeleton, cache, diags, limits, old_uids)
+    catalog = _catalog(skeleton, cache, diags, limits, old_uids)
     fresh = catalog.reports(list(vset.documents))
     if any(d.severity is Severity.ERROR for d in diags.items):
         stats.reason = "the changed files have errors"
@@ -970,13 +957,12 @@ def _groups(items: Iterable[tuple[str, str | None]]) -> Groups:
     return out
 
 
-def _catalog(root: Path, skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
+def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
     reports = _groups((u, s.library) for u, s in cache.reports.states.items() if not old_uids or u not in old_uids)
-    store, tag = _docs_store(root, cache.key)
     org = cache.org
     return Rebuilder(
         skeleton,
-        _Documents(cache.documents, cache.files, store, tag, limits),
+        _Documents(cache.documents, cache.docs, limits),
         [*cache.known.items(), *reports.items()],
         diags,
         org_tree=lambda: marshal.loads(org),
@@ -1245,6 +1231,7 @@ def _encode(c: Cache) -> dict[str, Any]:
         "skeleton": c.skeleton,
         "org": c.org,
         "documents": c.documents.encoded(),
+        "docs": c.docs,
         "known": c.known,
         "catalog": _encode_catalog(c.catalog),
         "canonical": dict(c.dupes.canonical),
