@@ -262,7 +262,7 @@ def test_cached_project_file_positions_are_read_back_when_asked(project: Path) -
     assert "org" not in skeleton.doc.data and {**skeleton.doc.data, "org": marshal.loads(cache.org)} == full.doc.data
     from ybt.diagnostics import Diagnostics
 
-    rebuilt = inc._catalog(skeleton, cache, Diagnostics(), env_limits()).project
+    rebuilt = inc._catalog(skeleton, cache, Diagnostics()).project
     assert dict(rebuilt.org_units) == dict(full.org_units) and len(full.org_units) == 26
     assert skeleton.doc.loc(("org", "children", 0, "name")) == full.doc.loc(("org", "children", 0, "name"))
 

@@ -69,7 +69,7 @@ from ybt.pipeline import CompileResult, compile_project
 from ybt.resolve import Rebuilder
 from ybt.validate import validate_set
 
-CACHE_FORMAT = 13
+CACHE_FORMAT = 14
 CACHE_FILE = "check.bin"
 _MAGIC = b"ybt-check-cache\n"
 #: An incremental run rewrites the cache once this many files differ from it. Below that, the next run
@@ -127,51 +127,36 @@ def _unpickle(blob: bytes) -> Any:
     return u.load()
 
 
-#: Where a catalog object's document is: (file key — rel, or "@lib/rel" —, path, rel in its set, display path, index).
-DocPlace = tuple[str, str, str, str, int]
+#: Where a catalog object's document is: (file key — rel, or "@lib/rel" —, index in the file).
+DocPlace = tuple[str, int]
 #: (kind, namespace, library or None) → the unique ids of that group, as the Rebuilder takes them.
 Groups = dict[tuple[str, str, str | None], list[str]]
 
 
 class _Documents(Mapping[str, Document]):
-    """Catalog documents rebuilt when a changed report looks them up.
+    """Catalog documents rebuilt when a changed report looks them up, from the catalog files the full
+    check kept in the cache, each document marshalled on its own (``Cache.docs``): a lookup unmarshals
+    only its document, and no YAML is parsed again."""
 
-    The full check keeps each catalog file's documents in the cache, each marshalled on its own
-    (``Cache.docs``), so a lookup unmarshals only its document and no YAML is parsed again. A file
-    missing there is read again from disk: the cache was made from that very file (its checksum
-    matched), so reading it gives the same documents.
-    """
-
-    def __init__(self, places: Mapping[str, DocPlace], docs: Mapping[str, bytes], limits: Limits) -> None:
+    def __init__(self, places: Mapping[str, DocPlace], docs: Mapping[str, bytes]) -> None:
         self._places = places
         self._docs = docs
-        self._limits = limits
         #: file key → its documents, each marshalled on its own.
         self._files: dict[str, dict[int, bytes]] = {}
         self._built: dict[str, Document] = {}
 
     def __getitem__(self, key: str) -> Document:
-        file_key, path, rel, shown, index = self._places[key]
         built = self._built.get(key)
         if built is None:
-            docs = self._files.get(file_key)
-            if docs is None:
-                docs = self._files[file_key] = self._read(file_key, path, rel, shown)
+            file_key, index = self._places[key]
             try:
+                docs = self._files.get(file_key)
+                if docs is None:
+                    docs = self._files[file_key] = dict(marshal.loads(self._docs[file_key]))
                 built = self._built[key] = Document(*marshal.loads(docs[index]))
             except Exception as e:  # whatever is wrong with it, the part cannot be trusted
                 raise _Unreadable from e
         return built
-
-    def _read(self, file_key: str, path: str, rel: str, shown: str) -> dict[int, bytes]:
-        blob = self._docs.get(file_key)
-        if blob is not None:
-            try:
-                return dict(marshal.loads(blob))
-            except Exception as e:
-                raise _Unreadable from e
-        sf = read_file(Path(path), rel, Diagnostics(), self._limits, display=shown)
-        return {d.index: marshal.dumps(d.as_builtins()) for d in (sf.documents if sf is not None else ())}
 
     def __contains__(self, key: object) -> bool:
         return key in self._places  # without reading the document
@@ -181,69 +166,6 @@ class _Documents(Mapping[str, Document]):
 
     def __len__(self) -> int:
         return len(self._places)
-
-
-class _Places(Mapping[str, DocPlace]):
-    """Where each catalog object's document is, kept marshalled a namespace at a time: a changed report
-    looks up the fields of its own department and the shared and standard ones, so a run reads those
-    few namespaces' places, not the province's thousands."""
-
-    def __init__(self, blob: bytes) -> None:
-        self._blob = blob
-        self._files: list[tuple[str, str, str, str]] = []
-        self._groups: dict[str, bytes] | None = None
-        self._read: dict[str, dict[str, tuple[int, int]]] = {}
-
-    @staticmethod
-    def encode(places: Mapping[str, DocPlace]) -> bytes:
-        """``(files, {namespace: marshalled {unique id: (file number, document index)}})``, marshalled."""
-        files: dict[tuple[str, str, str, str], int] = {}
-        groups: dict[str, dict[str, tuple[int, int]]] = {}
-        for u, (key, path, rel, shown, index) in places.items():
-            n = files.setdefault((key, path, rel, shown), len(files))
-            groups.setdefault(_namespace(u), {})[u] = (n, index)
-        return marshal.dumps((list(files), {ns: marshal.dumps(g) for ns, g in groups.items()}))
-
-    def encoded(self) -> bytes:
-        return self._blob
-
-    def _header(self) -> dict[str, bytes]:
-        """The namespaces' marshalled places, the file table read with them."""
-        if self._groups is None:
-            try:
-                files, groups = marshal.loads(self._blob)
-                self._files = [(str(a), str(b), str(c), str(d)) for a, b, c, d in files]
-                self._groups = dict(groups)
-            except Exception as e:  # whatever is wrong with it, the part cannot be trusted
-                raise _Unreadable from e
-        return self._groups
-
-    def _group(self, ns: str) -> dict[str, tuple[int, int]]:
-        found = self._read.get(ns)
-        if found is None:
-            blob = self._header().get(ns)
-            try:
-                found = self._read[ns] = {} if blob is None else dict(marshal.loads(blob))
-            except Exception as e:
-                raise _Unreadable from e
-        return found
-
-    def __getitem__(self, key: str) -> DocPlace:
-        n, index = self._group(_namespace(key))[key]
-        try:
-            return (*self._files[n], int(index))
-        except (IndexError, TypeError, ValueError) as e:
-            raise _Unreadable from e
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._group(_namespace(key))
-
-    def __iter__(self) -> Iterator[str]:
-        for ns in list(self._header()):
-            yield from self._group(ns)
-
-    def __len__(self) -> int:
-        return sum(len(self._group(ns)) for ns in list(self._header()))
 
 
 def _namespace(unique: str) -> str:
@@ -328,63 +250,65 @@ class _Marshalled(Sequence[U]):
         return len(self._get())
 
 
-class _ByFolder(MutableMapping[str, V]):
-    """A mapping of files (rel paths) kept marshalled a folder at a time: a run that changed one
-    report file reads the entries of that file's folder only (the objects of each file: a province
-    has hundreds of files in tens of folders)."""
+class _Grouped(MutableMapping[str, V]):
+    """A mapping kept marshalled a group of keys at a time, the group given by ``by``: the objects of
+    each file by folder, the catalog documents' places by namespace. A run that changed one report file
+    reads its folder's entries, and the places of the namespaces its report refers to, not the
+    province's thousands."""
 
-    def __init__(self, folders: dict[str, bytes]) -> None:
-        self._folders = folders
+    def __init__(self, groups: dict[str, bytes], by: Callable[[str], str]) -> None:
+        self._groups = groups
+        self._by = by
         self._read: dict[str, dict[str, V]] = {}
 
     @classmethod
-    def of(cls, data: Mapping[str, V]) -> _ByFolder[V]:
-        out: _ByFolder[V] = cls({})
-        for rel, value in data.items():
-            out._read.setdefault(_folder(rel), {})[rel] = value
+    def of(cls, data: Mapping[str, V], by: Callable[[str], str]) -> _Grouped[V]:
+        out: _Grouped[V] = cls({}, by)
+        for key, value in data.items():
+            out._read.setdefault(by(key), {})[key] = value
         return out
 
     def encoded(self) -> bytes:
-        return marshal.dumps({f: marshal.dumps(self._read[f]) if f in self._read else self._folders[f] for f in self._names()})
+        return marshal.dumps({g: marshal.dumps(self._read[g]) if g in self._read else self._groups[g] for g in self._names()})
 
     @classmethod
-    def decoded(cls, blob: bytes) -> _ByFolder[V]:
-        folders = marshal.loads(blob)
-        if not isinstance(folders, dict):
-            raise ValueError("not a folder table")
-        return cls(folders)
+    def decoded(cls, blob: bytes, by: Callable[[str], str]) -> _Grouped[V]:
+        groups = marshal.loads(blob)
+        if not isinstance(groups, dict):
+            raise ValueError("not a table of groups")
+        return cls(groups, by)
 
     def _names(self) -> list[str]:
-        return sorted({*self._folders, *self._read})
+        return sorted({*self._groups, *self._read})
 
-    def _folder(self, name: str) -> dict[str, V]:
+    def _group(self, name: str) -> dict[str, V]:
         found = self._read.get(name)
         if found is None:
-            blob = self._folders.get(name)
+            blob = self._groups.get(name)
             try:
                 found = self._read[name] = {} if blob is None else dict(marshal.loads(blob))
             except Exception as e:  # whatever is wrong with it, the part cannot be trusted
                 raise _Unreadable from e
         return found
 
-    def __getitem__(self, rel: str) -> V:
-        return self._folder(_folder(rel))[rel]
+    def __getitem__(self, key: str) -> V:
+        return self._group(self._by(key))[key]
 
-    def __setitem__(self, rel: str, value: V) -> None:
-        self._folder(_folder(rel))[rel] = value
+    def __setitem__(self, key: str, value: V) -> None:
+        self._group(self._by(key))[key] = value
 
-    def __delitem__(self, rel: str) -> None:
-        del self._folder(_folder(rel))[rel]
+    def __delitem__(self, key: str) -> None:
+        del self._group(self._by(key))[key]
 
-    def __contains__(self, rel: object) -> bool:
-        return isinstance(rel, str) and rel in self._folder(_folder(rel))
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._group(self._by(key))
 
     def __iter__(self) -> Iterator[str]:
         for name in self._names():
-            yield from list(self._folder(name))
+            yield from list(self._group(name))
 
     def __len__(self) -> int:
-        return sum(len(self._folder(name)) for name in self._names())
+        return sum(len(self._group(name)) for name in self._names())
 
 
 def _folder(rel: str) -> str:
@@ -457,13 +381,13 @@ class Cache:
     include: list[str]
     exclude: list[str]
     #: rel → ((kind, unique id), …) of the documents in that file.
-    objects: _ByFolder[tuple[tuple[str, str], ...]]
+    objects: _Grouped[tuple[tuple[str, str], ...]]
     skeleton: bytes
     #: The project file's ``org`` tree, marshalled: the org units are rebuilt from it when asked for.
     org: bytes
     #: Where the documents of the catalog objects (fields, codelists, entities, ledgers) are: they are
     #: rebuilt on demand.
-    documents: _Places
+    documents: _Grouped[DocPlace]
     #: Catalog file key → its catalog documents, marshalled: {document index: marshalled document}.
     docs: dict[str, bytes]
     #: The catalog objects' unique ids, grouped for the Rebuilder.
@@ -664,16 +588,14 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
     # Reports are not kept: the fast path resolves the changed ones afresh and reads the others' facts.
     documents: dict[str, DocPlace] = {}
     parsed: dict[str, dict[int, bytes]] = {}
-    base = str(project.root)
+    keys: dict[str, str] = {}  # one string per file key, which marshal then stores once
     for table in (project.fields, project.codelists, project.entities, project.ledgers):
         for u, o in table.items():
             d = o.doc
-            if o.library is None:
-                documents[u] = (d.rel, os.path.join(base, d.rel), d.rel, d.file, d.index)
-            else:
-                file_key = f"@{o.library}/{d.rel}"
-                documents[u] = (file_key, library_paths[file_key], d.rel, d.file, d.index)
-            in_file = parsed.setdefault(documents[u][0], {})
+            file_key = d.rel if o.library is None else f"@{o.library}/{d.rel}"
+            file_key = keys.setdefault(file_key, file_key)
+            documents[u] = (file_key, d.index)
+            in_file = parsed.setdefault(file_key, {})
             if d.index not in in_file:
                 in_file[d.index] = marshal.dumps(d.as_builtins())
     # The project file's node positions (every org unit) load only when a finding points into it, and
@@ -695,10 +617,10 @@ def _project_parts(project: Project, facts: Mapping[str, ReportFacts]) -> dict[s
         "library_paths": library_paths,
         "include": [v for v in data.get("include") or [] if isinstance(v, str)],
         "exclude": [v for v in data.get("exclude") or [] if isinstance(v, str)],
-        "objects": _ByFolder.of({k: tuple(v) for k, v in objects.items()}).encoded(),
+        "objects": _Grouped.of({k: tuple(v) for k, v in objects.items()}, _folder).encoded(),
         "skeleton": _pickle(skeleton, lazy_doc.data, skeleton.file_checksums),
         "org": marshal.dumps(data.get("org")),
-        "documents": _Places.encode(documents),
+        "documents": _Grouped.of(documents, _namespace).encoded(),
         "docs": {file_key: marshal.dumps(docs) for file_key, docs in parsed.items()},
         "known": _groups((u, ns if (ns := u.split(".", 2)[1]) in project.libraries else None) for u in documents),
         "usage": _Lazy.of(_all_usage(project, facts)).encoded(),
@@ -723,10 +645,10 @@ def _project_fields(d: Mapping[str, Any]) -> dict[str, Any]:
         "library_paths": d["library_paths"],
         "include": d["include"],
         "exclude": d["exclude"],
-        "objects": _ByFolder.decoded(d["objects"]),
+        "objects": _Grouped.decoded(d["objects"], _folder),
         "skeleton": d["skeleton"],
         "org": d["org"],
-        "documents": _Places(d["documents"]),
+        "documents": _Grouped.decoded(d["documents"], _namespace),
         "docs": d["docs"],
         "known": d["known"],
         "signatures": _Lazy.marshalled(d["signatures"]),
@@ -869,7 +791,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
         raise _Unreadable from e
     if not changed:
         stats.mode = "unchanged"
-        project = _catalog(skeleton, cache, Diagnostics(), limits).project
+        project = _catalog(skeleton, cache, Diagnostics()).project
         dupes, asked = _update_dupes(cache, cache.reports, set(), {}, project)
         run, project_findings = _run_rules(cache, project, options, dupes, cache.reports, [], asked, set(), False, lang)
         findings = [*cache.catalog_findings, *run.usage, *project_findings, *(d for ds in cache.per_report.values() for d in ds)]
@@ -901,7 +823,7 @@ def _fast(root: Path, cache: Cache, options: CheckOptions, limits: Limits, stats
             return None
         source_files.append(sf)
     vset = validate_set(SourceSet(skeleton.id, root, False, None, tuple(source_files)), diags)
-    catalog = _catalog(skeleton, cache, diags, limits, old_uids)
+    catalog = _catalog(skeleton, cache, diags, old_uids)
     fresh = catalog.reports(list(vset.documents))
     if any(d.severity is Severity.ERROR for d in diags.items):
         stats.reason = "the changed files have errors"
@@ -957,12 +879,12 @@ def _groups(items: Iterable[tuple[str, str | None]]) -> Groups:
     return out
 
 
-def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, limits: Limits, old_uids: set[str] | None = None) -> Rebuilder:
+def _catalog(skeleton: Project, cache: Cache, diags: Diagnostics, old_uids: set[str] | None = None) -> Rebuilder:
     reports = _groups((u, s.library) for u, s in cache.reports.states.items() if not old_uids or u not in old_uids)
     org = cache.org
     return Rebuilder(
         skeleton,
-        _Documents(cache.documents, cache.docs, limits),
+        _Documents(cache.documents, cache.docs),
         [*cache.known.items(), *reports.items()],
         diags,
         org_tree=lambda: marshal.loads(org),
