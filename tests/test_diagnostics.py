@@ -72,17 +72,3 @@ def test_a_batch_that_does_not_add_up_is_refused() -> None:
     packed[3] = "x".encode("utf-16-le")  # one text instead of four
     with pytest.raises(ValueError):
         unpack_diagnostics(tuple(packed))
-
-
-def test_sorting_orders_by_place_then_code_with_or_without_locations() -> None:
-    from ybt.diagnostics import sort_diagnostics
-
-    placed = [_diag(n, location=Location(f"f{n % 3}.yaml", n % 5, n % 2)) for n in range(30)]
-    items = list(placed)
-    sort_diagnostics(items)
-    assert items == sorted(placed, key=Diagnostic.sort_key)
-    mixed = [*placed, _diag(99, location=None), _diag(98, location=None, code="YBT101")]
-    items = list(mixed)
-    sort_diagnostics(items)
-    assert items == sorted(mixed, key=Diagnostic.sort_key)
-    assert [d.location for d in items[:2]] == [None, None] and items[0].code == "YBT101"

@@ -12,7 +12,6 @@ frozen dataclass that sets each field through ``object.__setattr__``.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -147,23 +146,10 @@ class Diagnostics:
         return any(d.severity is Severity.ERROR for d in self.items)
 
     def sorted(self) -> list[Diagnostic]:
-        out = list(self.items)
-        sort_diagnostics(out)
-        return out
+        return sorted(self.items, key=Diagnostic.sort_key)
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-_LOCATION = operator.attrgetter("location")
-_PLACE = operator.attrgetter("location.file", "location.line", "location.column", "code")
-
-
-def sort_diagnostics(items: list[Diagnostic]) -> None:
-    """Sort in place by :meth:`Diagnostic.sort_key` (stable). When every item has a location, the key
-    is taken by one C-level getter instead of a Python call per item: a province's check sorts
-    thousands of findings on every run, the warm ones too."""
-    items.sort(key=Diagnostic.sort_key if None in map(_LOCATION, items) else _PLACE)
 
 
 class YbtError(Exception):

@@ -18,7 +18,7 @@ from typing import Any
 from ybt import atomic, registry
 from ybt.check.facts import ReportFacts
 from ybt.check.rules import RULES, SUPPRESSION_WITHOUT_REASON, UNUSED_SUPPRESSION, Context, Hit, Part, runs_on
-from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError, sort_diagnostics
+from ybt.diagnostics import Diagnostic, Location, Severity, Text, YbtError
 from ybt.emit.manifest import build_manifest
 from ybt.load import display_path
 from ybt.model import Project, Report
@@ -347,7 +347,7 @@ def finish(
         findings = [
             d for d in findings if (d.object_id.split("#")[0] in options.changed if d.object_id else (d.location is not None and d.location.file in files))
         ]
-    sort_diagnostics(findings)
+    findings.sort(key=Diagnostic.sort_key)
     return CheckResult(findings, suppressed, baselined, fixed)
 
 
