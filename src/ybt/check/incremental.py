@@ -328,10 +328,6 @@ class _Facts(Mapping[str, ReportFacts]):
         self.columns = columns
         self._built = built if built is not None else {}
 
-    @classmethod
-    def of(cls, facts: Mapping[str, ReportFacts]) -> _Facts:
-        return cls({u: r.state() for u, r in facts.items()}, {}, dict(facts))
-
     def with_changes(self, new: Mapping[str, ReportFacts], old: set[str]) -> _Facts:
         """These facts without the reports ``old`` and with ``new``, in order (by unique id, as a project's)."""
         keys = sorted({*(u for u in self.states if u not in old), *new})
@@ -665,7 +661,7 @@ def _write_cache(root: Path, key: tuple[Any, ...], full: FullCheck) -> None:
     cache = Cache(
         key=key,
         **_project_fields({**full.prepared, **_dupes_parts(ctx.project, ctx.dupes, ctx.reports)}),
-        reports=_Facts.of(ctx.reports),
+        reports=_Facts(dict(ctx.states), {}, dict(ctx.reports)),  # the states the rules read, not made again
         catalog=ctx.catalog,
         dupes=ctx.dupes,
         per_report=run.per_report,
